@@ -1,0 +1,25 @@
+# The two set-up commands of the README. Each works on a fresh machine with Python 3.11.
+PY ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+
+.PHONY: demo test install bench lint
+
+$(BIN)/twin: pyproject.toml
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $(BIN)/twin
+
+install: $(BIN)/twin
+
+demo: install
+	$(BIN)/twin run scenarios/hospital/baseline.yaml --replications 4 --out out/hospital-baseline
+
+test: install
+	$(BIN)/ruff check twin policies tests bench
+	$(BIN)/mypy
+	$(BIN)/pytest
+
+bench: install
+	$(BIN)/python bench/warehouse_year.py

@@ -1,0 +1,86 @@
+"""The scenario file as typed data: which site, how long, which policies, which disruptions."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import Field, model_validator
+
+from twin.model.durations import Duration
+from twin.model.site import Site, Strict
+
+__all__ = ["PolicyRef", "Disruption", "Costing", "Policies", "Scenario", "KPI_NAMES"]
+
+KPI_NAMES: tuple[str, ...] = (
+    "fill_rate",
+    "order_fill_rate",
+    "cycle_service_level",
+    "backorders",
+    "stockout_hours",
+    "avg_on_hand_value",
+    "holding_cost",
+    "ordering_cost",
+    "shortage_cost",
+    "inventory_turns",
+    "expired_units",
+    "order_cycle_time",
+    "total_cost",
+)
+
+
+class PolicyRef(Strict):
+    use: str = Field(description="a built-in policy name or an import path 'package.module:Class'")
+    params: dict[str, Any] = Field(default_factory=dict)
+    every: Duration | None = Field(None, description="review period; default: the policy's own")
+
+
+class Policies(Strict):
+    inventory: PolicyRef = PolicyRef(use="s_S")
+    allocation: PolicyRef = PolicyRef(use="fefo")
+    cycle_count: PolicyRef | None = Field(None, description="e.g. {use: abc_cycle_count}; none = no counting")
+
+
+class Disruption(Strict):
+    at: Duration
+    kind: Literal["demand_surge", "supplier_outage", "stock_freeze"]
+    duration: Duration
+    items: str = Field("*", description="'*', 'class:A', 'storage:cold', 'category:X' or item ids, comma separated")
+    factor: float = Field(1.0, ge=0, description="demand multiplier (demand_surge)")
+    supplier: str | None = None
+    procedures: float | None = Field(None, ge=0, description="procedure-rate multiplier during a demand surge")
+
+    @model_validator(mode="after")
+    def _fields_for_kind(self) -> Disruption:
+        if self.kind == "supplier_outage" and not self.supplier:
+            raise ValueError("a supplier_outage needs 'supplier'")
+        return self
+
+
+class Costing(Strict):
+    basis: Literal["continuous", "period_end"] = Field(
+        "continuous",
+        description="continuous: holding and shortage costs accrue over time; period_end: charged on the "
+        "level at the end of each period (the textbook periodic-review convention)",
+    )
+    period: Duration = "1d"
+
+
+class Scenario(Strict):
+    name: str
+    description: str | None = None
+    site: Site
+    horizon: Duration
+    warmup: Duration = "0d"
+    replications: int = Field(1, ge=1)
+    seed: int = Field(0, ge=0)
+    policies: Policies = Policies()
+    disruptions: list[Disruption] = Field(default_factory=list)
+    kpis: list[Literal[KPI_NAMES]] = Field(default_factory=lambda: list(KPI_NAMES))  # type: ignore[valid-type]
+    costing: Costing = Costing()
+    record_levels: bool = Field(True, description="keep the stock level series for plots")
+
+    @model_validator(mode="after")
+    def _windows(self) -> Scenario:
+        if self.warmup >= self.horizon:
+            raise ValueError("warmup must be shorter than the horizon")
+        return self

@@ -1,0 +1,402 @@
+"""Operational state and the one reducer that changes it.
+
+The simulation and the live site both change state only by ``apply(state, event)``. Quantities on
+the book (what the WMS believes) are kept per lot; ``phantom`` is how far the book is above the
+physical stock at a SKU (scanner misreads and missed reads make it drift; counts reset it).
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections import deque
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from twin.model import events as ev
+
+__all__ = ["Lot", "Sku", "PurchaseOrder", "State", "apply", "ReducerError"]
+
+
+class ReducerError(ValueError):
+    """An event that does not fit the state it is applied to (unknown SKU, lot or order)."""
+
+
+class Lot:
+    __slots__ = ("id", "qty", "reserved", "expiry", "received", "status")
+
+    def __init__(self, id: int, qty: float, expiry: float | None, received: float, status: str) -> None:
+        self.id = id
+        self.qty = qty
+        self.reserved = 0.0
+        self.expiry = expiry
+        self.received = received
+        self.status = status
+
+    def sort_key(self) -> tuple[float, float, int]:
+        # Earliest expiry first, then oldest receipt: the order FEFO walks and FIFO falls back to.
+        return (self.expiry if self.expiry is not None else float("inf"), self.received, self.id)
+
+    def __repr__(self) -> str:
+        return f"Lot({self.id}, qty={self.qty:g}, reserved={self.reserved:g}, expiry={self.expiry}, {self.status})"
+
+
+class Sku:
+    """One item at one location."""
+
+    __slots__ = ("item", "location", "on_hand", "reserved", "backorder", "on_order", "in_transit", "held",
+                 "phantom", "lots", "keys", "held_lots", "backlog", "demand", "lost")
+
+    def __init__(self, item: str, location: str) -> None:
+        self.item = item
+        self.location = location
+        self.on_hand = 0.0  # book units in available lots (reserved ones included)
+        self.reserved = 0.0  # allocated to orders, not yet picked
+        self.backorder = 0.0
+        self.on_order = 0.0  # ordered from suppliers, not yet received (in transit included)
+        self.in_transit = 0.0
+        self.held = 0.0  # book units at the dock, on quality hold or frozen
+        self.phantom = 0.0  # book minus physical
+        self.lots: list[Lot] = []  # available lots, FEFO order
+        self.keys: list[tuple[float, float, int]] = []  # sort keys of self.lots, for bisect
+        self.held_lots: dict[int, Lot] = {}
+        self.backlog: deque[list[Any]] = deque()  # [order, qty] waiting for stock, oldest first
+        self.demand = 0.0  # units ordered so far (for observations)
+        self.lost = 0.0
+
+    @property
+    def available(self) -> float:
+        return self.on_hand - self.reserved
+
+    @property
+    def inventory_position(self) -> float:
+        return self.on_hand + self.held + self.on_order - self.backorder
+
+    @property
+    def physical(self) -> float:
+        return self.on_hand + self.held - self.phantom
+
+    def add_lot(self, lot: Lot) -> None:
+        key = lot.sort_key()
+        i = bisect.bisect(self.keys, key)
+        self.keys.insert(i, key)
+        self.lots.insert(i, lot)
+
+    def remove_lot(self, lot: Lot) -> None:
+        i = self.lots.index(lot)
+        del self.lots[i]
+        del self.keys[i]
+
+    def find_lot(self, lot_id: int) -> Lot:
+        for lot in self.lots:
+            if lot.id == lot_id:
+                return lot
+        raise ReducerError(f"lot {lot_id} is not available at {self.item}@{self.location}")
+
+    def take(self, lot_id: int, qty: float) -> None:
+        """Take book quantity from a lot, and from the next lots when it holds less."""
+        lot = self.find_lot(lot_id) if qty > 0 else None
+        remaining = qty
+        if lot is not None:
+            step = min(lot.qty, remaining)
+            lot.qty -= step
+            remaining -= step
+            if lot.qty <= 1e-9 and lot.reserved <= 1e-9:
+                self.remove_lot(lot)
+        for other in list(self.lots):
+            if remaining <= 1e-9:
+                break
+            step = min(other.qty - other.reserved, remaining)
+            if step > 0:
+                other.qty -= step
+                remaining -= step
+                if other.qty <= 1e-9 and other.reserved <= 1e-9:
+                    self.remove_lot(other)
+        self.on_hand -= qty - remaining
+        # Whatever could not be taken from the book stays as an (negative) phantom: the book was short.
+        self.phantom += remaining
+
+
+@dataclass
+class PurchaseOrder:
+    po: int
+    item: str
+    location: str
+    supplier: str
+    qty: float
+    due: float
+    placed: float
+    shipped: float = 0.0
+    received: float = 0.0
+
+
+@dataclass
+class State:
+    """The state of a site at ``clock``: stock by SKU and lot, open orders, purchase orders."""
+
+    clock: float = 0.0
+    skus: dict[tuple[str, str], Sku] = field(default_factory=dict)
+    orders: dict[int, list[float]] = field(default_factory=dict)  # order -> [placed at, open units]
+    purchase_orders: dict[int, PurchaseOrder] = field(default_factory=dict)
+    disruptions: dict[tuple[str, str], float] = field(default_factory=dict)  # (kind, target) -> until
+    rejected_actions: int = 0
+    next_adjustment_lot: int = -1
+
+    @classmethod
+    def empty(cls, skus: Iterable[tuple[str, str]]) -> State:
+        state = cls()
+        for item, location in skus:
+            state.skus[(item, location)] = Sku(item, location)
+        return state
+
+    def sku(self, item: str, location: str) -> Sku:
+        try:
+            return self.skus[(item, location)]
+        except KeyError:
+            raise ReducerError(f"unknown item {item!r} at location {location!r}") from None
+
+
+def _sku(state: State, item: str, location: str) -> Sku:
+    try:
+        return state.skus[(item, location)]
+    except KeyError:
+        raise ReducerError(f"unknown item {item!r} at location {location!r}") from None
+
+
+def _order_placed(state: State, e: ev.OrderPlaced) -> None:
+    total = 0.0
+    skus = state.skus
+    loc = e.location
+    for item, qty in e.lines:
+        sku = skus.get((item, loc)) or _sku(state, item, loc)
+        sku.demand += qty
+        total += qty
+    state.orders[e.order] = [e.t, total]
+
+
+def _allocated(state: State, e: ev.Allocated) -> None:
+    skus = state.skus
+    loc = e.location
+    for item, lot_id, qty in e.picks:
+        sku = skus.get((item, loc)) or _sku(state, item, loc)
+        for lot in sku.lots:
+            if lot.id == lot_id:
+                lot.reserved += qty
+                break
+        else:
+            raise ReducerError(f"lot {lot_id} of {item}@{loc} is not available to allocate")
+        sku.reserved += qty
+        if e.backlog:
+            _serve_backlog(sku, e.order, qty)
+    for item, qty in e.backordered:
+        sku = skus.get((item, loc)) or _sku(state, item, loc)
+        sku.backorder += qty
+        sku.backlog.append([e.order, qty])
+    if e.lost:
+        order = state.orders.get(e.order)
+        for item, qty in e.lost:
+            sku = skus.get((item, loc)) or _sku(state, item, loc)
+            sku.lost += qty
+            if order is not None:
+                order[1] -= qty
+        if order is not None and order[1] <= 1e-9:
+            del state.orders[e.order]
+
+
+def _serve_backlog(sku: Sku, order: int, qty: float) -> None:
+    sku.backorder -= qty
+    for entry in sku.backlog:
+        if entry[0] == order:
+            entry[1] -= qty
+            if entry[1] <= 1e-9:
+                sku.backlog.remove(entry)
+            return
+    raise ReducerError(f"order {order} has no backorder of {sku.item}@{sku.location}")
+
+
+def _picked(state: State, e: ev.Picked) -> None:
+    skus = state.skus
+    loc = e.location
+    for item, lot_id, alloc, qty, scanned in e.picks:
+        sku = skus.get((item, loc)) or _sku(state, item, loc)
+        lot = sku.find_lot(lot_id)
+        lot.reserved -= alloc
+        sku.reserved -= alloc
+        short = alloc - qty
+        # The book drops by what was scanned, plus any shortfall the picker found (written off).
+        sku.take(lot_id, scanned + short)
+        sku.phantom += qty - scanned - short
+        if short > 0:
+            sku.backorder += short
+            sku.backlog.append([e.order, short])
+
+
+def _shipped(state: State, e: ev.Shipped) -> None:
+    order = state.orders.get(e.order)
+    if order is not None:
+        order[1] -= sum(q for _, q in e.lines)
+        if e.complete:
+            del state.orders[e.order]
+
+
+def _po_placed(state: State, e: ev.PurchaseOrderPlaced) -> None:
+    sku = _sku(state, e.item, e.location)
+    sku.on_order += e.qty
+    state.purchase_orders[e.po] = ev_po(e)
+
+
+def ev_po(e: ev.PurchaseOrderPlaced) -> PurchaseOrder:
+    return PurchaseOrder(e.po, e.item, e.location, e.supplier, e.qty, e.due, e.t)
+
+
+def _po_shipped(state: State, e: ev.PurchaseOrderShipped) -> None:
+    sku = _sku(state, e.item, e.location)
+    sku.in_transit += e.qty
+    po = state.purchase_orders.get(e.po)
+    if po is not None:
+        po.shipped += e.qty
+
+
+def _received(state: State, e: ev.GoodsReceived) -> None:
+    sku = _sku(state, e.item, e.location)
+    if e.po >= 0:  # po < 0: opening stock, never ordered
+        sku.on_order -= e.qty
+    po = state.purchase_orders.get(e.po)
+    if po is not None:
+        po.received += e.qty
+        in_transit = min(e.qty, po.shipped - (po.received - e.qty))
+        sku.in_transit -= max(in_transit, 0.0)
+        if e.closes_po:
+            del state.purchase_orders[e.po]
+    sku.held += e.scanned
+    sku.phantom += e.scanned - e.qty
+    sku.held_lots[e.lot] = Lot(e.lot, e.scanned, e.expiry, e.t, "dock")
+
+
+def _make_available(sku: Sku, lot: Lot) -> None:
+    lot.status = "available"
+    sku.held -= lot.qty
+    sku.on_hand += lot.qty
+    sku.add_lot(lot)
+
+
+def _put_away(state: State, e: ev.PutAway) -> None:
+    sku = _sku(state, e.item, e.location)
+    lot = sku.held_lots.get(e.lot)
+    if lot is None:
+        raise ReducerError(f"lot {e.lot} of {e.item}@{e.location} was not received")
+    if e.status == "available":
+        del sku.held_lots[e.lot]
+        _make_available(sku, lot)
+    else:
+        lot.status = e.status
+
+
+def _status_changed(state: State, e: ev.StatusChanged) -> None:
+    sku = _sku(state, e.item, e.location)
+    held = sku.held_lots.get(e.lot)
+    if held is not None:
+        if e.status == "available":
+            del sku.held_lots[e.lot]
+            _make_available(sku, held)
+        elif e.status == "scrapped":
+            del sku.held_lots[e.lot]
+            sku.held -= held.qty
+        else:
+            held.status = e.status
+        return
+    lot = sku.find_lot(e.lot)
+    if e.status == "available":
+        return
+    if lot.reserved > 0:
+        raise ReducerError(f"lot {e.lot} of {e.item}@{e.location} has reservations and cannot be {e.status}")
+    sku.remove_lot(lot)
+    sku.on_hand -= lot.qty
+    if e.status != "scrapped":
+        lot.status = e.status
+        sku.held += lot.qty
+        sku.held_lots[lot.id] = lot
+
+
+def _expired(state: State, e: ev.Expired) -> None:
+    sku = _sku(state, e.item, e.location)
+    lot = sku.held_lots.get(e.lot)
+    if lot is not None:
+        lot.qty -= e.qty
+        sku.held -= e.qty
+        if lot.qty <= 1e-9:
+            del sku.held_lots[e.lot]
+        return
+    lot = sku.find_lot(e.lot)
+    lot.qty -= e.qty
+    sku.on_hand -= e.qty
+    if lot.qty <= 1e-9 and lot.reserved <= 1e-9:
+        sku.remove_lot(lot)
+
+
+def _returned(state: State, e: ev.Returned) -> None:
+    sku = _sku(state, e.item, e.location)
+    sku.held += e.qty
+    sku.held_lots[e.lot] = Lot(e.lot, e.qty, e.expiry, e.t, "quality_hold")
+
+
+def _counted(state: State, e: ev.StockCounted) -> None:
+    sku = _sku(state, e.item, e.location)
+    delta = e.counted - e.book
+    if delta < 0:
+        # The missing units leave the book from the latest-expiring stock first.
+        need = -delta
+        for lot in reversed(list(sku.lots)):
+            step = min(lot.qty, need)
+            lot.qty -= step
+            need -= step
+            if lot.qty <= 1e-9 and lot.reserved <= 1e-9:
+                sku.remove_lot(lot)
+            if need <= 1e-9:
+                break
+    elif delta > 0:
+        if sku.lots:
+            sku.lots[-1].qty += delta
+        else:
+            lot = Lot(state.next_adjustment_lot, delta, None, e.t, "available")
+            state.next_adjustment_lot -= 1
+            sku.add_lot(lot)
+    sku.on_hand += delta
+    sku.phantom = 0.0
+
+
+def _disruption_started(state: State, e: ev.DisruptionStarted) -> None:
+    state.disruptions[(e.kind, e.target)] = e.until
+
+
+def _disruption_ended(state: State, e: ev.DisruptionEnded) -> None:
+    state.disruptions.pop((e.kind, e.target), None)
+
+
+def _rejected(state: State, e: ev.ActionRejected) -> None:
+    state.rejected_actions += 1
+
+
+HANDLERS: dict[type, Callable[[State, Any], None]] = {
+    ev.OrderPlaced: _order_placed,
+    ev.Allocated: _allocated,
+    ev.Picked: _picked,
+    ev.Shipped: _shipped,
+    ev.PurchaseOrderPlaced: _po_placed,
+    ev.PurchaseOrderShipped: _po_shipped,
+    ev.GoodsReceived: _received,
+    ev.PutAway: _put_away,
+    ev.StatusChanged: _status_changed,
+    ev.Expired: _expired,
+    ev.Returned: _returned,
+    ev.StockCounted: _counted,
+    ev.DisruptionStarted: _disruption_started,
+    ev.DisruptionEnded: _disruption_ended,
+    ev.ActionRejected: _rejected,
+}
+
+
+def apply(state: State, event: Any) -> None:
+    """Apply one event to the state: the only place state changes."""
+    state.clock = event.t
+    HANDLERS[type(event)](state, event)

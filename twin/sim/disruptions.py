@@ -1,0 +1,51 @@
+"""Scenario disruptions on the clock: supplier outages, demand surges (applied where demand is
+drawn) and stock freezes (a recall or quarantine: unreserved lots are frozen, then released)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from twin.model import events as E
+from twin.model.scenario import Disruption
+
+if TYPE_CHECKING:
+    from twin.sim.engine import Engine
+
+__all__ = ["DisruptionProcess"]
+
+
+class DisruptionProcess:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def start(self) -> None:
+        for d in self.engine.scenario.disruptions:
+            self.engine.env.process(self._run(d))
+
+    def _run(self, d: Disruption) -> Any:
+        env = self.engine.env
+        engine = self.engine
+        yield env.timeout(d.at)
+        target = d.supplier if d.kind == "supplier_outage" else d.items
+        until = d.at + d.duration
+        engine.emit(E.DisruptionStarted(env.now, d.kind, str(target), d.factor, until))
+        frozen: list[tuple[str, str, int]] = []
+        if d.kind == "stock_freeze":
+            items = engine.layout.select(d.items)
+            for (item, loc), sku in engine.state.skus.items():
+                if item in items:
+                    for lot in list(sku.lots):
+                        if lot.reserved <= 0:
+                            engine.emit(E.StatusChanged(env.now, item, loc, lot.id, "frozen", lot.qty, d.kind))
+                            frozen.append((item, loc, lot.id))
+        yield env.timeout(d.duration)
+        engine.emit(E.DisruptionEnded(env.now, d.kind, str(target)))
+        touched = set()
+        for item, loc, lot_id in frozen:
+            sku = engine.state.skus[(item, loc)]
+            lot = sku.held_lots.get(lot_id)
+            if lot is not None and lot.status == "frozen":
+                engine.emit(E.StatusChanged(env.now, item, loc, lot_id, "available", lot.qty, "released"))
+                touched.add((item, loc))
+        for item, loc in sorted(touched):
+            engine.warehouses[loc].serve_backlog(engine.state.skus[(item, loc)])

@@ -1,0 +1,153 @@
+"""Runs policies: builds observations from state, calls ``decide``, checks every action, acts.
+
+A bad action (unknown item, a quantity that is not a positive number, a supplier that does not
+supply the item) becomes an ``ActionRejected`` event with the reason; it never crashes a run.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from twin.errors import TwinError
+from twin.model import events as E
+from twin.model.actions import CountStock, PlaceOrder
+from twin.model.observations import InventoryObservation
+
+if TYPE_CHECKING:
+    from twin.sim.engine import Engine
+
+__all__ = ["PolicyRunner"]
+
+
+class PolicyRunner:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.layout = engine.layout
+        self.params = engine.layout.params
+        self.inventory = engine.inventory_policy
+        self.counting = engine.count_policy
+        self.sku_list = [engine.state.skus[s] for s in engine.layout.skus]
+        self.rng = engine.streams.get("policy", "inventory")
+        self.continuous = getattr(self.inventory, "review", None) is None
+        if self.continuous and not callable(getattr(self.inventory, "reorder_points", None)):
+            raise TwinError(
+                f"policy {engine.scenario.policies.inventory.use!r} reviews continuously but has no "
+                "reorder_points(observation); give it one, or a review period ('every: 1d')"
+            )
+        self.reorder_points: np.ndarray | None = None
+        self.name = engine.scenario.policies.inventory.use
+
+    def observation(self) -> InventoryObservation:
+        skus = self.sku_list
+
+        def arr(values: list[float]) -> np.ndarray:
+            a = np.array(values, dtype=float)
+            a.setflags(write=False)
+            return a
+
+        down = frozenset(t for (kind, t) in self.engine.state.disruptions if kind == "supplier_outage")
+        return InventoryObservation(
+            now=self.engine.env.now,
+            params=self.params,
+            on_hand=arr([s.on_hand for s in skus]),
+            available=arr([s.on_hand - s.reserved for s in skus]),
+            held=arr([s.held for s in skus]),
+            backorders=arr([s.backorder for s in skus]),
+            on_order=arr([s.on_order for s in skus]),
+            in_transit=arr([s.in_transit for s in skus]),
+            demand_to_date=arr([s.demand for s in skus]),
+            suppliers_down=down,
+            rng=self.rng,
+        )
+
+    def start(self) -> None:
+        self._opening_stock()
+        env = self.engine.env
+        if not self.continuous:
+            env.process(self._periodic(self.inventory, self.inventory.review))
+        else:
+            self.reorder_points = np.asarray(self.inventory.reorder_points(self.observation()), dtype=float)
+            self._review_all()
+        if self.counting is not None:
+            env.process(self._periodic(self.counting, getattr(self.counting, "review", 24.0) or 24.0))
+
+    def _opening_stock(self) -> None:
+        obs = self.observation()
+        target = None
+        for wh in self.engine.scenario.site.warehouses:
+            ops = self.engine.warehouses[wh.id]
+            for k, (item, loc) in enumerate(self.layout.skus):
+                if loc != wh.id:
+                    continue
+                if isinstance(wh.initial_stock, dict):
+                    qty = float(wh.initial_stock.get(item, 0.0))
+                else:
+                    if target is None:
+                        hook = getattr(self.inventory, "target_levels", None)
+                        target = np.asarray(hook(obs), dtype=float) if callable(hook) else np.zeros(len(obs.params))
+                    qty = float(np.nan_to_num(target[k], nan=0.0))
+                if qty > 0:
+                    ops.opening_stock(item, math.ceil(qty))
+
+    def _periodic(self, policy: Any, every: float) -> Any:
+        env = self.engine.env
+        if every <= 0:
+            raise TwinError(f"review period must be positive, got {every}h")
+        while True:
+            self.execute(policy, policy.decide(self.observation()))
+            yield env.timeout(every)
+
+    def _review_all(self) -> None:
+        self.execute(self.inventory, self.inventory.decide(self.observation()))
+
+    def after_demand(self, location: str, lines: tuple[tuple[str, float], ...]) -> None:
+        """Continuous review: call the policy when a SKU's position drops to its reorder point."""
+        rp = self.reorder_points
+        if rp is None:
+            return
+        index = self.layout.sku_index
+        skus = self.engine.state.skus
+        for item, _ in lines:
+            k = index[(item, location)]
+            if skus[(item, location)].inventory_position <= rp[k]:
+                self._review_all()
+                return
+
+    def execute(self, policy: Any, actions: Any) -> None:
+        engine = self.engine
+        name = getattr(policy, "policy_name", type(policy).__name__)
+        if actions is None:
+            return
+        for action in actions:
+            reason = self._check(action)
+            if reason is not None:
+                engine.emit(E.ActionRejected(engine.env.now, name, repr(action), reason))
+                continue
+            if isinstance(action, PlaceOrder):
+                supplier = (self.engine.supply.suppliers[action.supplier] if action.supplier
+                            else self.layout.supplier_of[action.item])
+                engine.supply.place(action.item, action.location, float(action.qty), supplier, name)
+            elif isinstance(action, CountStock):
+                if not engine.warehouses[action.location].count(action.item):
+                    engine.emit(E.ActionRejected(engine.env.now, name, repr(action),
+                                                 f"warehouse {action.location!r} has no counters"))
+
+    def _check(self, action: Any) -> str | None:
+        if not isinstance(action, (PlaceOrder, CountStock)):
+            return f"not an action the inventory domain knows: {type(action).__name__}"
+        if (action.item, action.location) not in self.layout.sku_index:
+            return f"unknown item {action.item!r} at location {action.location!r}"
+        if isinstance(action, PlaceOrder):
+            qty = action.qty
+            if not isinstance(qty, (int, float)) or not math.isfinite(qty) or qty <= 0:
+                return f"quantity must be a positive number, got {qty!r}"
+            if action.supplier is not None:
+                sup = self.engine.supply.suppliers.get(action.supplier)
+                if sup is None:
+                    return f"unknown supplier {action.supplier!r}"
+                if action.item not in sup.items and self.layout.supplier_of[action.item].id != sup.id:
+                    return f"supplier {action.supplier!r} does not supply {action.item!r}"
+        return None

@@ -1,0 +1,285 @@
+"""Warehouse operations: orders, allocation, picking, shipping, receiving, put-away, inspection,
+returns, expiry and cycle counts, with SimPy resources for docks, pickers and counters.
+
+Picking is driven by callbacks on resource requests rather than one process per order: an order
+costs three SimPy events (request, pick time, release), which keeps a large site fast.
+"""
+
+from __future__ import annotations
+
+import heapq
+from functools import partial
+from typing import TYPE_CHECKING, Any
+
+import simpy
+
+from twin.model import events as E
+from twin.model.durations import HOURS_PER_DAY
+from twin.model.site import Warehouse
+from twin.model.state import Sku
+from twin.sim.scanners import Scanner
+
+if TYPE_CHECKING:
+    from twin.sim.engine import Engine
+
+__all__ = ["WarehouseOps"]
+
+
+class WarehouseOps:
+    def __init__(self, engine: Engine, spec: Warehouse) -> None:
+        self.engine = engine
+        self.spec = spec
+        self.id = spec.id
+        env = engine.env
+        self.env = env
+        self.pickers = simpy.Resource(env, capacity=spec.pickers)
+        self.docks = simpy.Resource(env, capacity=spec.docks)
+        self.counters = simpy.Resource(env, capacity=spec.counters) if spec.counters else None
+        self.scanner = Scanner(spec.scanner, engine.streams.get("scanner", spec.id))
+        self.ops_gen = engine.streams.get("warehouse", spec.id)
+        self.skus = engine.state.skus
+        items = engine.layout.items
+        self.lost_sale = {i for i, it in items.items() if it.unmet == "lost_sale"}
+        self.shelf_life = {i: it.shelf_life for i, it in items.items()}
+        self.return_rate = {i: it.return_rate for i, it in items.items() if it.return_rate > 0}
+        self.expiry_heap: list[tuple[float, int, str]] = []
+        policy = engine.allocation_policy
+        self.fefo = bool(getattr(policy, "fefo", False))
+        self.sort_key = policy.sort_key
+        self.pick_fixed = spec.pick_time_per_order
+        self.pick_line = spec.pick_time_per_line
+
+    def start(self) -> None:
+        if any(self.shelf_life.values()):
+            self.env.process(self._expiry_sweep())
+
+    # -- outbound --------------------------------------------------------------------------------
+
+    def allocate(self, sku: Sku, qty: float) -> list[tuple[str, int, float]]:
+        """Lots to take ``qty`` units from, in the allocation policy's order (FEFO by default)."""
+        now = self.env.now
+        lots = sku.lots if self.fefo else sorted(
+            sku.lots, key=lambda lot: self.sort_key(lot.expiry, lot.received, lot.id))
+        out = []
+        rem = qty
+        item = sku.item
+        for lot in lots:
+            free = lot.qty - lot.reserved
+            if free <= 0 or (lot.expiry is not None and lot.expiry <= now):
+                continue
+            step = free if free < rem else rem
+            out.append((item, lot.id, step))
+            rem -= step
+            if rem <= 1e-9:
+                break
+        return out
+
+    def place_order(self, customer: str, lines: tuple[tuple[str, float], ...]) -> None:
+        engine = self.engine
+        t = self.env.now
+        order = engine.next_id("order")
+        loc = self.id
+        engine.emit(E.OrderPlaced(t, order, loc, customer, lines))
+        skus = self.skus
+        picks: list[tuple[str, int, float]] = []
+        backordered: list[tuple[str, float]] = []
+        lost: list[tuple[str, float]] = []
+        for item, qty in lines:
+            sku = skus[(item, loc)]
+            avail = sku.on_hand - sku.reserved
+            take = qty if avail >= qty else (avail if avail > 0 else 0.0)
+            if take > 0:
+                got = self.allocate(sku, take)
+                picks.extend(got)
+                take = sum(g[2] for g in got) if len(got) != 1 else got[0][2]
+            rest = qty - take
+            if rest > 1e-9:
+                (lost if item in self.lost_sale else backordered).append((item, rest))
+        engine.emit(E.Allocated(t, order, loc, tuple(picks), tuple(backordered), tuple(lost), False))
+        if picks:
+            self._request_pick(order, tuple(picks))
+        runner = engine.policies
+        if runner.continuous:
+            runner.after_demand(loc, lines)
+
+    def _request_pick(self, order: int, picks: tuple[tuple[str, int, float], ...]) -> None:
+        req = self.pickers.request()
+        req.callbacks.append(partial(self._pick_start, order, picks, req))
+
+    def _pick_start(self, order: int, picks: tuple[tuple[str, int, float], ...], req: Any, _: Any) -> None:
+        duration = self.pick_fixed + self.pick_line * len(picks)
+        done = self.env.timeout(duration)
+        done.callbacks.append(partial(self._pick_done, order, picks, req))
+
+    def _pick_done(self, order: int, picks: tuple[tuple[str, int, float], ...], req: Any, _: Any) -> None:
+        engine = self.engine
+        t = self.env.now
+        loc = self.id
+        skus = self.skus
+        record = self.scanner.record
+        perfect = self.scanner.perfect
+        lines = []
+        shipped: dict[str, float] = {}
+        for item, lot, alloc in picks:
+            sku = skus[(item, loc)]
+            if perfect and sku.phantom == 0:
+                lines.append((item, lot, alloc, alloc, alloc))
+                shipped[item] = shipped.get(item, 0.0) + alloc
+                continue
+            # The shelf may hold less than the book says (phantom stock): a short pick.
+            physical = sku.on_hand - sku.phantom
+            qty = alloc if physical >= alloc else max(physical, 0.0)
+            short = alloc - qty
+            scanned = min(record(qty), sku.on_hand - short)
+            lines.append((item, lot, alloc, qty, scanned))
+            if qty > 0:
+                shipped[item] = shipped.get(item, 0.0) + qty
+        engine.emit(E.Picked(t, order, loc, tuple(lines)))
+        self.pickers.release(req)
+        out = tuple(shipped.items())
+        if self.spec.ship_time > 0:
+            done = self.env.timeout(self.spec.ship_time)
+            done.callbacks.append(lambda _: self._ship(order, out))
+        else:
+            self._ship(order, out)
+        if any(ln[3] < ln[2] for ln in lines):
+            for item, _lot, alloc, qty, _s in lines:
+                if qty < alloc:
+                    self.serve_backlog(skus[(item, loc)])
+
+    def _ship(self, order: int, lines: tuple[tuple[str, float], ...]) -> None:
+        engine = self.engine
+        if not lines:
+            return
+        open_ = engine.state.orders.get(order)
+        shipped = sum(q for _, q in lines)
+        complete = open_ is not None and open_[1] - shipped <= 1e-9
+        engine.emit(E.Shipped(self.env.now, order, self.id, lines, complete))
+        if self.return_rate:
+            for item, qty in lines:
+                rate = self.return_rate.get(item)
+                if rate:
+                    n = float(self.ops_gen.binomial(int(qty), rate))
+                    if n > 0:
+                        self.env.process(self._return(order, item, n))
+
+    def serve_backlog(self, sku: Sku) -> None:
+        """Give newly available stock to waiting backorders, oldest first."""
+        engine = self.engine
+        while sku.backlog:
+            avail = sku.on_hand - sku.reserved
+            if avail <= 1e-9:
+                return
+            order, qty = sku.backlog[0]
+            got = self.allocate(sku, min(qty, avail))
+            if not got:
+                return
+            engine.emit(E.Allocated(self.env.now, order, self.id, tuple(got), (), (), True))
+            self._request_pick(order, tuple(got))
+
+    # -- inbound ---------------------------------------------------------------------------------
+
+    def receive(self, po: int, item: str, qty: float, closes_po: bool) -> None:
+        self.env.process(self._receive(po, item, qty, closes_po))
+
+    def _receive(self, po: int, item: str, qty: float, closes_po: bool) -> Any:
+        env = self.env
+        with self.docks.request() as req:
+            yield req
+            if self.spec.receive_time > 0:
+                yield env.timeout(self.spec.receive_time)
+            lot = self.engine.next_id("lot")
+            shelf = self.shelf_life.get(item)
+            expiry = env.now + shelf if shelf else None
+            scanned = self.scanner.record(qty)
+            self.engine.emit(E.GoodsReceived(env.now, po, item, self.id, lot, qty, scanned, expiry, closes_po))
+        if self.spec.putaway_time > 0:
+            yield env.timeout(self.spec.putaway_time)
+        yield from self._put_away(item, lot, expiry)
+
+    def opening_stock(self, item: str, qty: float) -> None:
+        """Stock on hand when the run starts: received and put away at time zero."""
+        lot = self.engine.next_id("lot")
+        shelf = self.shelf_life.get(item)
+        expiry = shelf if shelf else None
+        self.engine.emit(E.GoodsReceived(0.0, -1, item, self.id, lot, qty, qty, expiry, True))
+        self.engine.emit(E.PutAway(0.0, item, self.id, lot, "available"))
+        if expiry is not None:
+            heapq.heappush(self.expiry_heap, (expiry, lot, item))
+
+    def _put_away(self, item: str, lot: int, expiry: float | None) -> Any:
+        env = self.env
+        engine = self.engine
+        inspection = self.spec.inspection
+        if inspection.fraction > 0 and self.ops_gen.random() < inspection.fraction:
+            engine.emit(E.PutAway(env.now, item, self.id, lot, "quality_hold"))
+            yield env.timeout(inspection.duration)
+            yield from self._release(item, lot, inspection.reject_rate)
+            return
+        engine.emit(E.PutAway(env.now, item, self.id, lot, "available"))
+        if expiry is not None:
+            heapq.heappush(self.expiry_heap, (expiry, lot, item))
+        self.serve_backlog(self.skus[(item, self.id)])
+
+    def _release(self, item: str, lot: int, reject_rate: float) -> Any:
+        """End of a quality hold: scrap the lot or make it available."""
+        sku = self.skus[(item, self.id)]
+        held = sku.held_lots.get(lot)
+        if held is None:  # expired while on hold
+            return
+        if reject_rate > 0 and self.ops_gen.random() < reject_rate:
+            self.engine.emit(E.StatusChanged(self.env.now, item, self.id, lot, "scrapped", held.qty, "inspection"))
+            return
+        self.engine.emit(E.StatusChanged(self.env.now, item, self.id, lot, "available", held.qty, "inspection"))
+        if held.expiry is not None:
+            heapq.heappush(self.expiry_heap, (held.expiry, lot, item))
+        self.serve_backlog(sku)
+        yield from ()
+
+    def _return(self, order: int, item: str, qty: float) -> Any:
+        yield self.env.timeout(self.spec.return_delay)
+        lot = self.engine.next_id("lot")
+        shelf = self.shelf_life.get(item)
+        expiry = self.env.now + shelf / 2 if shelf else None  # returned goods have used part of their life
+        self.engine.emit(E.Returned(self.env.now, order, item, self.id, lot, qty, expiry))
+        yield self.env.timeout(self.spec.inspection.duration)
+        yield from self._release(item, lot, self.spec.inspection.reject_rate)
+
+    # -- stock control ---------------------------------------------------------------------------
+
+    def _expiry_sweep(self) -> Any:
+        """Write off expired stock once a day, at midnight."""
+        env = self.env
+        heap = self.expiry_heap
+        loc = self.id
+        while True:
+            yield env.timeout(HOURS_PER_DAY - env.now % HOURS_PER_DAY)
+            now = env.now
+            while heap and heap[0][0] <= now:
+                _, lot_id, item = heapq.heappop(heap)
+                sku = self.skus[(item, loc)]
+                for lot in sku.lots:
+                    if lot.id == lot_id:
+                        free = lot.qty - lot.reserved
+                        if free > 1e-9:
+                            self.engine.emit(E.Expired(now, item, loc, lot_id, free))
+                        break
+
+    def count(self, item: str) -> bool:
+        """Start a cycle count of an item here; False when there is nobody to count."""
+        if self.counters is None:
+            return False
+        self.env.process(self._count(item))
+        return True
+
+    def _count(self, item: str) -> Any:
+        sku = self.skus[(item, self.id)]
+        with self.counters.request() as req:  # type: ignore[union-attr]
+            yield req
+            duration = self.scanner.count_duration(sku.on_hand)
+            yield self.env.timeout(duration)
+            book = sku.on_hand
+            counted = max(book - sku.phantom, 0.0)
+            self.engine.emit(E.StockCounted(self.env.now, item, self.id, book, counted, duration))
+            if counted > book:
+                self.serve_backlog(sku)
