@@ -104,6 +104,183 @@ def run(
         out.print(f"wrote {out_dir / 'kpis.json'} and {out_dir / 'events.parquet'}")
 
 
+def _registry(home: Path | None) -> Any:
+    from twin.store import RunRegistry, default_home
+
+    return RunRegistry(home or default_home())
+
+
+def _progress(label: str) -> Progress:
+    return Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                    TimeElapsedColumn(), console=err, transient=True)
+
+
+def _direction_word(kpi: str, diff: float) -> str:
+    from twin.comparison import KPI_DIRECTION
+
+    if diff == 0 or math.isnan(diff):
+        return ""
+    return "better" if diff * KPI_DIRECTION.get(kpi, -1) > 0 else "worse"
+
+
+@app.command()
+def compare(
+    scenarios: Annotated[list[Path], typer.Argument(help="two or more scenario files; the first is the reference")],
+    replications: Annotated[int | None, typer.Option("--replications", "-n", min=2, help="default: the largest of the scenarios'")] = None,
+    seed: Annotated[int | None, typer.Option(min=0, help="default: the first scenario's")] = None,
+    precision: Annotated[float | None, typer.Option(help="add replications until every KPI's CI half-width is within this fraction of its mean")] = None,
+    max_replications: Annotated[int, typer.Option(min=2, help="cap for --precision")] = 100,
+    warmup: Annotated[str | None, typer.Option(help="a duration (30d) or 'auto' (MSER-5); default: each file's own")] = None,
+    rank_by: Annotated[str, typer.Option(help="KPI for subset selection of the best (3+ scenarios)")] = "total_cost",
+    out_dir: Annotated[Path | None, typer.Option("--out", help="folder for report.html, comparison.json, kpis.csv")] = None,
+    workers: Annotated[int | None, typer.Option(min=1, help="local processes (default: all cores)")] = None,
+    cluster: Annotated[str | None, typer.Option(help="Dask scheduler tcp://HOST:PORT (or $TWIN_CLUSTER)")] = None,
+    home: Annotated[Path | None, typer.Option(help="run registry folder (default $TWIN_HOME or ./.twin)")] = None,
+) -> None:
+    """Compare scenarios over the same replications (common random numbers): KPI means with 95% CIs,
+    paired differences against the first, subset selection of the best, and an HTML report."""
+    from twin.comparison import compare as run_compare
+    from twin.report import render_comparison_html
+    from twin.scenario import load_scenario, scenario_digest
+
+    try:
+        wu: float | str | None = None
+        if warmup is not None:
+            wu = "auto" if warmup == "auto" else parse_duration(warmup)
+    except ValueError as exc:
+        fail(f"--warmup: {exc}")
+    if len(scenarios) < 2:
+        fail("compare needs at least two scenario files")
+    try:
+        loaded = [load_scenario(p) for p in scenarios]
+        registry = _registry(home)
+        record = registry.new_run("compare", [s.name for s in loaded], [str(p) for p in scenarios],
+                                  [scenario_digest(s) for s in loaded], seed if seed is not None else loaded[0].seed,
+                                  replications or max(s.replications for s in loaded))
+        with _progress("compare") as bar:
+            task = bar.add_task("replications", total=None)
+            try:
+                result = run_compare(loaded, replications=replications, seed=seed, precision=precision,
+                                     max_replications=max_replications, warmup=wu, rank_kpi=rank_by,
+                                     workers=workers, cluster=cluster, trace_dir=record.traces,
+                                     progress=lambda d, t: bar.update(task, completed=d, total=t))
+            except BaseException:
+                registry.finish(record.id, {}, status="failed")
+                raise
+    except TwinError as exc:
+        fail(str(exc))
+        return
+    for w in result.warnings:
+        err.print(f"[yellow]warning:[/yellow] {w}", highlight=False, soft_wrap=True)
+    table = Table(title=f"{' vs '.join(result.names)}: {result.replications} paired replications, seed {result.seed}")
+    table.add_column("KPI")
+    for name in result.names:
+        table.add_column(name, justify="right")
+    for name in result.names[1:]:
+        table.add_column(f"{name} - {result.names[0]}", justify="right")
+    kpi_names = list(dict.fromkeys(result.summary.index.get_level_values("kpi")))
+    for k in kpi_names:
+        cells = []
+        for name in result.names:
+            row = result.summary.loc[(name, k)]
+            ci = "" if math.isnan(row["ci_low"]) else f" ±{_fmt(row['half_width'])}"
+            cells.append(f"{_fmt(row['mean'])}{ci}")
+        for name in result.names[1:]:
+            d = result.differences.loc[(name, k)]
+            mark = f" [bold]{_direction_word(k, d['diff'])}[/bold]" if d["significant"] else " (n.s.)"
+            cells.append(f"{_fmt(d['diff'])} [{_fmt(d['ci_low'])}, {_fmt(d['ci_high'])}]{mark}")
+        table.add_row(k, *cells)
+    out.print(table)
+    out.print(f"warm-up: {result.warmup.method}: {result.warmup.detail}", highlight=False)
+    if result.precision.target is not None:
+        state = "reached" if result.precision.reached else f"NOT reached (cap {result.precision.cap} hit)"
+        out.print(f"precision {result.precision.target:.0%}: {state} with {result.replications} replications")
+    if result.ranking is not None:
+        r = result.ranking
+        out.print(f"best by {r.kpi} ({r.procedure}, alpha {r.alpha}): could be best: {', '.join(r.could_be_best)}"
+                  + (f"; statistically not best: {', '.join(r.not_best)}" if r.not_best else ""), highlight=False)
+    target = out_dir or Path("out") / ("compare-" + "-vs-".join(_slug(n) for n in result.names))
+    payload = result.to_json() | {"run_id": record.id}
+    write_atomically(target, {
+        "report.html": lambda p: p.write_text(render_comparison_html(result), encoding="utf-8"),
+        "comparison.json": lambda p: p.write_text(json.dumps(payload, indent=2)),
+        "kpis.csv": lambda p: result.kpis.to_csv(p),
+    })
+    registry.finish(record.id, payload["summary"])
+    out.print(f"report: {target / 'report.html'}   (run {record.id}; traces in {record.traces})")
+
+
+def _slug(name: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_" else "-" for c in name).strip("-")[:40]
+
+
+@app.command()
+def sweep(
+    scenario: Annotated[Path, typer.Argument(help="scenario file to vary")],
+    param: Annotated[list[str], typer.Option("--param", "-p", help="PATH=V1,V2,... (repeat for more parameters)")],
+    samples: Annotated[int | None, typer.Option(min=1, help="Latin hypercube sample of N points instead of the full grid")] = None,
+    replications: Annotated[int | None, typer.Option("--replications", "-n", min=1)] = None,
+    seed: Annotated[int | None, typer.Option(min=0)] = None,
+    x: Annotated[str, typer.Option(help="KPI on the x axis of the trade-off")] = "fill_rate",
+    y: Annotated[str, typer.Option(help="KPI on the y axis of the trade-off")] = "total_cost",
+    out_dir: Annotated[Path | None, typer.Option("--out", help="folder for sweep.csv, sweep.png, sweep.html")] = None,
+    workers: Annotated[int | None, typer.Option(min=1)] = None,
+    cluster: Annotated[str | None, typer.Option(help="Dask scheduler tcp://HOST:PORT (or $TWIN_CLUSTER)")] = None,
+    home: Annotated[Path | None, typer.Option(help="run registry folder (default $TWIN_HOME or ./.twin)")] = None,
+) -> None:
+    """Run a grid (or Latin hypercube) of parameter values; one row of KPI means and CIs per point,
+    and the trade-off plot with the Pareto-efficient points marked."""
+    from twin.report import render_sweep_html, sweep_plot_png
+    from twin.scenario import load_scenario, scenario_digest
+    from twin.sweep import apply_overrides, grid_points, lhs_points, parse_param
+    from twin.sweep import sweep as run_sweep
+
+    try:
+        sc = load_scenario(scenario)
+        params = [parse_param(p) for p in param]
+        # Check every path before anything runs or is recorded.
+        for point in (lhs_points(params, 1, sc.seed) if samples else grid_points(params))[:1]:
+            apply_overrides(sc, point)
+        registry = _registry(home)
+        record = registry.new_run("sweep", [sc.name], [str(scenario)], [scenario_digest(sc)],
+                                  seed if seed is not None else sc.seed, replications or sc.replications)
+        with _progress("sweep") as bar:
+            task = bar.add_task("replications", total=None)
+            try:
+                result = run_sweep(sc, params, samples=samples, replications=replications, seed=seed, x=x, y=y,
+                                   workers=workers, cluster=cluster, trace_dir=record.traces,
+                                   progress=lambda d, t: bar.update(task, completed=d, total=t))
+            except BaseException:
+                registry.finish(record.id, {}, status="failed")
+                raise
+    except TwinError as exc:
+        fail(str(exc))
+        return
+    table = Table(title=f"{sc.name}: {len(result.table)} points x {result.replications} replications")
+    for name in result.params:
+        table.add_column(name.rsplit(".", 1)[-1])
+    for k in (x, y):
+        table.add_column(f"{k} (95% CI)", justify="right")
+    table.add_column("Pareto")
+    for _, row in result.table.iterrows():
+        cells = [str(row[p]) for p in result.params]
+        for k in (x, y):
+            cells.append(f"{_fmt(row[f'{k}_mean'])} [{_fmt(row[f'{k}_ci_low'])}, {_fmt(row[f'{k}_ci_high'])}]")
+        cells.append("*" if row["pareto"] else "")
+        table.add_row(*cells)
+    out.print(table)
+    target = out_dir or Path("out") / f"sweep-{_slug(sc.name)}"
+    write_atomically(target, {
+        "sweep.csv": lambda p: result.table.to_csv(p, index=False),
+        "sweep.png": lambda p: sweep_plot_png(result.table, x, y, result.pareto, p),
+        "sweep.html": lambda p: p.write_text(
+            render_sweep_html(result.table, x, y, result.pareto, result.params), encoding="utf-8"),
+    })
+    summary = {f"point {int(r['point'])}": {k: r[f"{k}_mean"] for k in (x, y)} for _, r in result.table.iterrows()}
+    registry.finish(record.id, summary)
+    out.print(f"wrote {target / 'sweep.csv'}, {target / 'sweep.png'}, {target / 'sweep.html'}   (run {record.id})")
+
+
 @app.command()
 def validate(files: Annotated[list[Path], typer.Argument(help="scenario files")]) -> None:
     """Check scenario files; report every problem as FILE:LINE: path: message."""
