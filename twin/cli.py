@@ -71,10 +71,14 @@ def run(
     horizon: Annotated[str | None, typer.Option(help="simulated time with a unit, e.g. 90d")] = None,
     out_dir: Annotated[Path | None, typer.Option("--out", help="folder for kpis.json and events.parquet")] = None,
     workers: Annotated[int | None, typer.Option(min=1, help="processes (default: all cores)")] = None,
+    cluster: Annotated[str | None, typer.Option(help="Dask scheduler tcp://HOST:PORT (or $TWIN_CLUSTER)")] = None,
+    home: Annotated[Path | None, typer.Option(help="run registry folder (default $TWIN_HOME or ./.twin)")] = None,
 ) -> None:
     """Run a scenario over replications; print the KPI table; write kpis.json and events.parquet."""
+    from twin.executors import make_executor
     from twin.experiment import simulate
-    from twin.scenario import load_scenario
+    from twin.scenario import load_scenario, scenario_digest
+    from twin.store import summary_to_dict
 
     try:
         hours = parse_duration(horizon) if horizon is not None else None
@@ -83,25 +87,55 @@ def run(
     try:
         sc = load_scenario(scenario)
         n = replications or sc.replications
-        with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                      TimeElapsedColumn(), console=err, transient=True) as bar:
+        registry = _registry(home)
+        record = registry.new_run("run", [sc.name], [str(scenario)], [scenario_digest(sc)],
+                                  seed if seed is not None else sc.seed, n)
+        with _progress("run") as bar:
             task = bar.add_task(f"{sc.name}: replications", total=n)
-            result = simulate(sc, replications=n, seed=seed, horizon=hours, workers=workers,
-                              progress=lambda done, total: bar.update(task, completed=done),
-                              keep_events=out_dir is not None)
-    except ScenarioError as exc:
-        fail(str(exc))
-        return
+            executor = make_executor(workers, cluster)
+            try:
+                # Events stream to the run's trace folder, one Parquet file per replication.
+                result = simulate(sc, replications=n, seed=seed, horizon=hours, executor=executor,
+                                  progress=lambda done, total: bar.update(task, completed=done),
+                                  keep_events=False, trace_dir=record.traces)
+            except BaseException as exc:
+                registry.finish(record.id, {}, status="cancelled" if isinstance(exc, KeyboardInterrupt) else "failed")
+                raise
+            finally:
+                executor.close()
     except TwinError as exc:
         fail(str(exc))
         return
     out.print(kpi_table(f"{sc.name}: {n} replication(s), seed {result.seed}", result.summary))
+    registry.finish(record.id, summary_to_dict(result.summary))
     if out_dir is not None:
+        payload = result.to_json() | {"run_id": record.id}
         write_atomically(out_dir, {
-            "kpis.json": lambda p: p.write_text(json.dumps(result.to_json(), indent=2)),
-            "events.parquet": lambda p: result.events.to_parquet(p, index=False),
+            "kpis.json": lambda p: p.write_text(json.dumps(payload, indent=2)),
+            "events.parquet": lambda p: _merge_traces(sorted(record.traces.glob("rep-*.parquet")), p),
         })
         out.print(f"wrote {out_dir / 'kpis.json'} and {out_dir / 'events.parquet'}")
+    out.print(f"run {record.id} recorded; traces in {record.traces}", highlight=False)
+
+
+def _merge_traces(files: list[Path], target: Path) -> None:
+    """One Parquet file of every replication's events (with a replication column), written
+    file by file so a long run never sits in memory whole."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    writer = None
+    try:
+        for f in files:
+            table = pq.read_table(f)
+            rep = int(f.stem.split("-")[1])
+            table = table.append_column("replication", pa.array([rep] * table.num_rows, pa.int64()))
+            if writer is None:
+                writer = pq.ParquetWriter(target, table.schema)
+            writer.write_table(table.cast(writer.schema))
+    finally:
+        if writer is not None:
+            writer.close()
 
 
 def _registry(home: Path | None) -> Any:
@@ -201,6 +235,9 @@ def compare(
                   + (f"; statistically not best: {', '.join(r.not_best)}" if r.not_best else ""), highlight=False)
     target = out_dir or Path("out") / ("compare-" + "-vs-".join(_slug(n) for n in result.names))
     payload = result.to_json() | {"run_id": record.id}
+    from twin.store import summary_to_dict
+
+    payload["summary"] = summary_to_dict(result.summary)
     write_atomically(target, {
         "report.html": lambda p: p.write_text(render_comparison_html(result), encoding="utf-8"),
         "comparison.json": lambda p: p.write_text(json.dumps(payload, indent=2)),
@@ -305,6 +342,15 @@ def schema() -> None:
     doc["properties"]["site"] = {"anyOf": [{"type": "string", "description": "path of a site file"}, site]}
     doc["properties"]["extends"] = {"type": "string", "description": "base scenario file this one overlays"}
     sys.stdout.write(json.dumps(doc, indent=2) + "\n")
+
+
+def _mount() -> None:
+    from twin.cli_runs import runs_app
+
+    app.add_typer(runs_app, name="runs", help="The run registry: list, show and remove recorded runs.")
+
+
+_mount()
 
 
 def main() -> None:
