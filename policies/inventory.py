@@ -58,7 +58,9 @@ def safety_stock(
     return np.asarray(z * sigma)
 
 
-def economic_order_quantity(order_cost: np.ndarray, demand_per_day: np.ndarray, holding_per_day: np.ndarray) -> np.ndarray:
+def economic_order_quantity(
+    order_cost: np.ndarray, demand_per_day: np.ndarray, holding_per_day: np.ndarray
+) -> np.ndarray:
     """Wilson's EOQ in units (at least 1)."""
     with np.errstate(divide="ignore", invalid="ignore"):
         q = np.sqrt(2.0 * order_cost * demand_per_day / np.where(holding_per_day > 0, holding_per_day, np.nan))

@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from twin.errors import ScenarioError, TwinError
+from twin.errors import TwinError
 from twin.model.durations import parse_duration
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="LEMS Twin: logistics simulation and digital twin.")
@@ -145,8 +145,9 @@ def _registry(home: Path | None) -> Any:
 
 
 def _progress(label: str) -> Progress:
+    # No bar when stderr is not a terminal (CI logs, pipes): it would only leave blank lines.
     return Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                    TimeElapsedColumn(), console=err, transient=True)
+                    TimeElapsedColumn(), console=err, transient=True, disable=not err.is_terminal)
 
 
 def _direction_word(kpi: str, diff: float) -> str:
@@ -341,6 +342,9 @@ def schema() -> None:
     site = doc["properties"]["site"]
     doc["properties"]["site"] = {"anyOf": [{"type": "string", "description": "path of a site file"}, site]}
     doc["properties"]["extends"] = {"type": "string", "description": "base scenario file this one overlays"}
+    # A file that extends another inherits name, site and horizon: the loader checks the merged
+    # scenario, so the editor schema must not demand them in every file.
+    doc.pop("required", None)
     sys.stdout.write(json.dumps(doc, indent=2) + "\n")
 
 

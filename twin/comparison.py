@@ -319,7 +319,8 @@ def _choose_warmup(scenarios: list[Scenario], names: list[str], seed: int, warmu
                            for nm, sc in zip(names, scenarios, strict=True))
         return WarmupChoice(values[-1] if len(values) == 1 else float("nan"), "scenario file", detail)
     if isinstance(warmup, (int, float)):
-        return WarmupChoice(float(warmup), "command line", f"{format_duration(warmup) if warmup else '0d'} for every scenario")
+        shown = format_duration(warmup) if warmup else "0d"
+        return WarmupChoice(float(warmup), "command line", f"{shown} for every scenario")
     if warmup != "auto":
         raise TwinError(f"warm-up must be a duration or 'auto', got {warmup!r}")
     first = scenarios[0].model_copy(update={"record_levels": True})

@@ -32,9 +32,7 @@ def events_frame(log: EventLog) -> pd.DataFrame:
     rows = log.rows()
     if not rows:
         return pd.DataFrame({c: pd.Series(dtype=float) for c in ROW_COLUMNS})
-    cols = list(zip(*rows, strict=True))
-    return pd.DataFrame({name: np.asarray(col) if name not in ("type", "item", "location", "info")
-                         else pd.array(col, dtype=object) for name, col in zip(ROW_COLUMNS, cols, strict=True)})
+    return pd.DataFrame.from_records(rows, columns=ROW_COLUMNS)
 
 
 def level_series(df: pd.DataFrame) -> pd.DataFrame:

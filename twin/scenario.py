@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import re
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from policies.base import PolicyLoadError, policy_params_model
 from twin.errors import Problem, ScenarioError
 from twin.model.scenario import Scenario
 from twin.model.site import Site
@@ -24,6 +26,8 @@ __all__ = ["load_scenario", "load_site", "scenario_digest", "validate_files", "f
 
 PathKey = tuple[str | int, ...]
 Origins = dict[PathKey, tuple[str, int]]
+# Origins also marks each file read as a site file, under a key no YAML path can spell (a NUL byte).
+_SITE_FILE = "\0site-file"
 
 
 def format_path(path: Iterable[str | int]) -> str:
@@ -37,66 +41,158 @@ def format_path(path: Iterable[str | int]) -> str:
     return out
 
 
-def _construct(node: yaml.Node, file: str, path: PathKey, origins: Origins) -> Any:
-    """Turn a composed YAML node into plain data, recording the origin line of every path."""
+def _construct(node: yaml.Node, file: str, path: PathKey, origins: Origins, skip: int = 0) -> Any:
+    """Turn a composed YAML node into plain data, recording the origin line of every path.
+
+    ``skip`` leading parts of ``path`` are a prefix the file itself does not spell (a site file is
+    read under ``site``); messages leave them out.
+    """
     origins[path] = (file, node.start_mark.line + 1)
     if isinstance(node, yaml.MappingNode):
         out: dict[str, Any] = {}
         for key_node, value_node in node.value:
-            key = yaml.safe_load(yaml.serialize(key_node)) if not isinstance(key_node, yaml.ScalarNode) else key_node.value
-            key = str(key)
+            if isinstance(key_node, yaml.ScalarNode):
+                raw = key_node.value
+            else:
+                raw = yaml.safe_load(yaml.serialize(key_node))
+            key = str(raw)
             if key in out:
-                raise _single(file, key_node.start_mark.line + 1, format_path((*path, key)), "duplicate key")
-            out[key] = _construct(value_node, file, (*path, key), origins)
+                line = key_node.start_mark.line + 1
+                raise _single(file, line, format_path((*path, key)[skip:]), "duplicate key")
+            out[key] = _construct(value_node, file, (*path, key), origins, skip)
             origins[(*path, key)] = (file, key_node.start_mark.line + 1)
         return out
     if isinstance(node, yaml.SequenceNode):
-        return [_construct(v, file, (*path, i), origins) for i, v in enumerate(node.value)]
+        return [_construct(v, file, (*path, i), origins, skip) for i, v in enumerate(node.value)]
     # Scalars: let PyYAML's safe resolver decide int/float/bool/null/str.
-    return yaml.safe_load(yaml.serialize(node))
+    try:
+        return yaml.safe_load(yaml.serialize(node))
+    except yaml.YAMLError:
+        # e.g. a '!!python/...' tag: the safe loader refuses it, and so do we (without a traceback).
+        line = node.start_mark.line + 1
+        raise _single(file, line, format_path(path[skip:]), f"unsupported YAML tag {node.tag!r}") from None
 
 
 def _single(file: str, line: int | None, path: str, message: str) -> ScenarioError:
     return ScenarioError([Problem(file, line, path, message)])
 
 
+_KEY_AT_LINE_START = re.compile(r"^\s*(?:-\s+)?([^\s#:'\"\[\]{},&*!|>%@`-][^:#]*?)\s*:(?:\s|$)")
+
+
+def _path_at_error(text: str, error_line: int | None) -> PathKey:
+    """Best effort for malformed YAML: the key path the parser had reached before ``error_line``
+    (0-based), plus the key that line starts with, if any."""
+    # Frames: [key or index, busy, flow]; a mapping frame is busy while its key's value is being
+    # read, a sequence frame while one of its items (a nested collection) is.
+    stack: list[list[Any]] = []
+    try:
+        for event in yaml.parse(text, Loader=yaml.SafeLoader):
+            mark = event.start_mark
+            if error_line is not None and mark is not None and mark.line >= error_line:
+                break
+            if isinstance(event, yaml.CollectionEndEvent):
+                stack.pop()
+                if stack:
+                    stack[-1][1] = False
+                continue
+            if not isinstance(event, yaml.NodeEvent):
+                continue
+            starts = isinstance(event, yaml.CollectionStartEvent)
+            top = stack[-1] if stack else None
+            if top is not None and isinstance(top[0], str | None) and not top[1]:
+                top[0] = getattr(event, "value", None)  # a key (None: a complex key)
+                top[1] = not starts
+            elif top is not None:
+                if isinstance(top[0], int):
+                    top[0] += 1
+                top[1] = starts
+            if starts:
+                first: str | int | None = None if isinstance(event, yaml.MappingStartEvent) else -1
+                stack.append([first, False, bool(getattr(event, "flow_style", False))])
+    except yaml.YAMLError:
+        pass
+    path: list[str | int] = []
+    for key, busy, flow in stack:
+        if flow:
+            # Inside an unclosed [..] or {..}: the collection itself is the best guess.
+            return tuple(path)
+        if busy and key is not None and key != -1:
+            path.append(key)
+    lines = text.splitlines()
+    if error_line is not None and error_line < len(lines):
+        match = _KEY_AT_LINE_START.match(lines[error_line])
+        if match and (not path or stack[-1][1] is False):
+            path.append(match.group(1).strip())
+    return tuple(path)
+
+
 def _read_yaml(file: Path, shown: str, prefix: PathKey, origins: Origins) -> dict[str, Any]:
     if not file.is_file():
         raise _single(shown, None, "", f"file not found: {file}")
-    text = file.read_text(encoding="utf-8")
+    try:
+        text = file.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise _single(shown, None, "", f"not a UTF-8 text file ({exc.reason} at byte {exc.start})") from None
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
         line = mark.line + 1 if mark else None
-        raise _single(shown, line, "", f"malformed YAML: {exc.problem or exc}") from None
+        problem = getattr(exc, "problem", None) or str(exc)
+        where = format_path(_path_at_error(text, mark.line if mark else None))
+        raise _single(shown, line, where, f"malformed YAML: {problem}") from None
     if node is None:
         raise _single(shown, 1, "", "the file is empty")
     if not isinstance(node, yaml.MappingNode):
         raise _single(shown, node.start_mark.line + 1, "", "expected a mapping of keys at the top level")
-    data = _construct(node, shown, prefix, origins)
+    data = _construct(node, shown, prefix, origins, len(prefix))
     assert isinstance(data, dict)
     return data
 
 
-def _overlay(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
-    """Keys in `top` replace those in `base`; nested mappings merge; lists are replaced whole."""
+def _overlay(
+    base: dict[str, Any], top: dict[str, Any], origins: Origins, prefix: PathKey = ()
+) -> dict[str, Any]:
+    """Keys in `top` replace those in `base`; nested mappings merge; lists are replaced whole.
+
+    Where a value is replaced, the base's origins below it are forgotten: otherwise an error about
+    a key the overlay left out would point at the base file's line of the old value.
+    """
     out = copy.deepcopy(base)
     for key, value in top.items():
+        path = (*prefix, key)
         if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = _overlay(out[key], value)
+            out[key] = _overlay(out[key], value, origins, path)
         else:
             out[key] = value
+            depth = len(path)
+            for stale in [p for p in origins if len(p) > depth and p[:depth] == path]:
+                del origins[stale]
     return out
+
+
+def _absolute_histories(site: Any, folder: Path) -> None:
+    """Demand history CSVs are named relative to the file that names them; make them absolute."""
+    demand = site.get("demand") if isinstance(site, dict) else None
+    if not isinstance(demand, list):
+        return
+    for stream in demand:
+        if isinstance(stream, dict) and isinstance(stream.get("history"), str):
+            ref = Path(stream["history"]).expanduser()
+            if not ref.is_absolute():
+                stream["history"] = str((folder / ref).resolve())
 
 
 def _resolve(file: Path, origins: Origins, seen: tuple[Path, ...] = ()) -> dict[str, Any]:
     """Read a scenario file, following `extends:` (recursively) and inlining `site:` files."""
     shown = _shown(file)
     if file.resolve() in seen:
-        raise _single(shown, None, "extends", "circular extends: " + " -> ".join(_shown(p) for p in (*seen, file)))
+        chain = " -> ".join(_shown(p) for p in (*seen, file))
+        raise _single(shown, None, "extends", f"circular extends: {chain}")
     own: Origins = {}
     data = _read_yaml(file, shown, (), own)
+    _absolute_histories(data.get("site"), file.parent)
     base_ref = data.pop("extends", None)
     if base_ref is not None:
         if not isinstance(base_ref, str):
@@ -106,7 +202,7 @@ def _resolve(file: Path, origins: Origins, seen: tuple[Path, ...] = ()) -> dict[
             raise _single(shown, own[("extends",)][1], "extends", f"file not found: {base_ref}")
         base = _resolve(base_file, origins, (*seen, file.resolve()))
         # Keys redefined here take their origin from this file.
-        data = _overlay(base, data)
+        data = _overlay(base, data, origins)
     origins.update(own)
     site_ref = data.get("site")
     if isinstance(site_ref, str):
@@ -116,6 +212,8 @@ def _resolve(file: Path, origins: Origins, seen: tuple[Path, ...] = ()) -> dict[
             raise _single(shown, line, "site", f"file not found: {site_ref}")
         site_origins: Origins = {}
         data["site"] = _read_yaml(site_file, _shown(site_file), ("site",), site_origins)
+        site_origins[(_SITE_FILE, _shown(site_file))] = (_shown(site_file), 0)
+        _absolute_histories(data["site"], site_file.parent)
         origins.update(site_origins)
     return data
 
@@ -133,23 +231,33 @@ def _locate(origins: Origins, loc: PathKey, default_file: str) -> tuple[str, int
     while probe and probe not in origins:
         probe = probe[:-1]
     file, line = origins.get(probe, (default_file, None))
-    # Paths inside a referenced site file are shown relative to that file.
-    shown_loc = loc[1:] if loc and loc[0] == "site" and file != default_file else loc
+    # Paths inside a referenced site file are shown relative to that file (a site written inline,
+    # in this file or in a base it extends, keeps its 'site.' prefix).
+    shown_loc = loc[1:] if loc and loc[0] == "site" and (_SITE_FILE, file) in origins else loc
     return file, line, format_path(shown_loc)
 
 
-def _pydantic_problems(exc: ValidationError, origins: Origins, default_file: str) -> list[Problem]:
+def _pydantic_problems(
+    exc: ValidationError, origins: Origins, default_file: str, prefix: PathKey = (), keys: Iterable[str] = ()
+) -> list[Problem]:
+    """Map pydantic errors to problems. ``prefix`` is where the validated data sits in the file;
+    ``keys`` are the keys given there, used to place a whole-model check (empty loc) on the key
+    its message names ('service_level must be ...' -> prefix.service_level)."""
     problems = []
     for err in exc.errors():
         loc: PathKey = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
         # Pydantic adds the union/literal branch names to loc; drop the ones that are not real keys.
         loc = tuple(p for p in loc if not (isinstance(p, str) and ("[" in p or p in ("str", "float", "int"))))
+        if not loc:
+            named = [k for k in keys if re.search(rf"(?<![\w.]){re.escape(k)}(?![\w])", err["msg"])]
+            loc = (named[0],) if named else ()
+        loc = (*prefix, *loc)
         message = err["msg"].removeprefix("Value error, ")
         if err["type"] == "extra_forbidden":
             message = "unknown key (check its spelling; see `twin schema`)"
         elif err["type"] == "missing":
             message = "required key is missing"
-        elif "input" in err and err["type"] not in ("model_type",) and not isinstance(err["input"], (dict, list)):
+        elif "input" in err and err["type"] != "model_type" and not isinstance(err["input"], (dict, list)):
             message = f"{message} (got {err['input']!r})"
         file, line, path = _locate(origins, loc, default_file)
         problems.append(Problem(file, line, path, message))
@@ -173,7 +281,7 @@ def _cross_reference(scenario: Scenario, origins: Origins, default_file: str) ->
         seen: set[str] = set()
         for n, ident in enumerate(ids):
             if ident in seen:
-                add(("site", kind + "s" if kind != "warehouse" else "warehouses", n, "id"), f"duplicate {kind} id {ident!r}")
+                add(("site", f"{kind}s", n, "id"), f"duplicate {kind} id {ident!r}")
             seen.add(ident)
     for n, item in enumerate(site.items):
         if item.supplier is not None and item.supplier not in suppliers:
@@ -188,6 +296,8 @@ def _cross_reference(scenario: Scenario, origins: Origins, default_file: str) ->
         if item.id not in supplied:
             add(("site", "items", n, "id"), f"item {item.id!r} has no supplier; name one with 'supplier:'")
     for n, stream in enumerate(site.demand):
+        if stream.history is not None and not Path(stream.history).is_file():
+            add(("site", "demand", n, "history"), f"file not found: {stream.history}")
         if stream.item not in items:
             add(("site", "demand", n, "item"), f"unknown item {stream.item!r}")
         if stream.location not in warehouses:
@@ -220,8 +330,39 @@ def _cross_reference(scenario: Scenario, origins: Origins, default_file: str) ->
     return problems
 
 
+def _policy_problems(scenario: Scenario, origins: Origins, default_file: str) -> list[Problem]:
+    """Each policy must exist, and its params must fit the policy's Params model (when it has one)."""
+    problems: list[Problem] = []
+    for domain in type(scenario.policies).model_fields:
+        ref = getattr(scenario.policies, domain)
+        if ref is None:
+            continue
+        try:
+            model = policy_params_model(ref.use)
+        except PolicyLoadError as exc:
+            file, line, path = _locate(origins, ("policies", domain, "use"), default_file)
+            problems.append(Problem(file, line, path, str(exc)))
+            continue
+        except Exception as exc:  # a user's module that fails while it is imported (SyntaxError, ...)
+            file, line, path = _locate(origins, ("policies", domain, "use"), default_file)
+            message = f"cannot load policy {ref.use!r}: {type(exc).__name__}: {exc}"
+            problems.append(Problem(file, line, path, message))
+            continue
+        if model is None:
+            continue
+        try:
+            model.model_validate(ref.params)
+        except ValidationError as exc:
+            where = ("policies", domain, "params")
+            problems.extend(_pydantic_problems(exc, origins, default_file, where, ref.params))
+    return problems
+
+
 def load_scenario(path: str | Path) -> Scenario:
-    """Load and validate a scenario file (following `extends:` and `site:`); raise ScenarioError on problems."""
+    """Load and validate a scenario file (following `extends:` and `site:`).
+
+    Raises ScenarioError carrying every problem found, each located by file, line and YAML path.
+    """
     file = Path(path)
     origins: Origins = {}
     data = _resolve(file, origins)
@@ -230,7 +371,7 @@ def load_scenario(path: str | Path) -> Scenario:
         scenario = Scenario.model_validate(data)
     except ValidationError as exc:
         raise ScenarioError(_pydantic_problems(exc, origins, shown)) from None
-    problems = _cross_reference(scenario, origins, shown)
+    problems = _cross_reference(scenario, origins, shown) + _policy_problems(scenario, origins, shown)
     if problems:
         raise ScenarioError(problems)
     return scenario
@@ -241,7 +382,8 @@ def load_site(path: str | Path) -> Site:
     file = Path(path)
     origins: Origins = {}
     shown = _shown(file)
-    data = _read_yaml(file, shown, ("site",), origins)
+    data = _read_yaml(file, shown, (), origins)
+    _absolute_histories(data, file.parent)
     try:
         return Site.model_validate(data)
     except ValidationError as exc:

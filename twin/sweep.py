@@ -52,7 +52,8 @@ def parse_param(spec: str) -> SweepParam:
     """'policies.inventory.params.service_level=0.90,0.95,0.98' -> SweepParam."""
     path, sep, values = spec.partition("=")
     if not sep or not path.strip() or not values.strip():
-        raise TwinError(f"--param {spec!r}: write it as PATH=V1,V2,... e.g. policies.inventory.params.service_level=0.9,0.95")
+        raise TwinError(f"--param {spec!r}: write it as PATH=V1,V2,... "
+                        "e.g. policies.inventory.params.service_level=0.9,0.95")
     parsed = tuple(yaml.safe_load(v.strip()) for v in values.split(",") if v.strip())
     return SweepParam(path.strip(), parsed)
 

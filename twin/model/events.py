@@ -294,18 +294,31 @@ def event_rows(seq: int, ev: Any, lot_qty: dict[tuple[str, str, int], float]) ->
         if ev.status == "available" and key in lot_qty:
             qty = lot_qty.pop(key)
             yield (seq, t, kind, -1, ev.item, ev.location, ev.lot, qty, qty, 0.0, 0.0, 0.0, ev.status)
-        elif ev.status == "scrapped":
-            qty = lot_qty.pop(key, 0.0)
+        elif ev.status == "scrapped" and key in lot_qty:
+            qty = lot_qty.pop(key)
             yield (seq, t, kind, -1, ev.item, ev.location, ev.lot, qty, 0.0, 0.0, 0.0, 0.0, ev.status)
-        elif key in lot_qty:
-            # Held to held (quality hold to frozen, say): no change to what is available.
+        elif ev.status == "scrapped":
+            # An available lot scrapped outright (a recall): it leaves the stock on hand.
+            yield (seq, t, kind, -1, ev.item, ev.location, ev.lot, ev.qty, -ev.qty, 0.0, 0.0, 0.0, ev.status)
+        elif key in lot_qty or ev.status == "available":
+            # Held to held (quality hold to frozen, say), or available to available: nothing moves.
             yield (seq, t, kind, -1, ev.item, ev.location, ev.lot, ev.qty, 0.0, 0.0, 0.0, 0.0, ev.status)
         else:
             # An available lot leaves the available stock (frozen, held).
             lot_qty[key] = ev.qty
             yield (seq, t, kind, -1, ev.item, ev.location, ev.lot, ev.qty, -ev.qty, 0.0, 0.0, 0.0, ev.status)
     elif kind == "Expired":
-        yield (seq, t, kind, -1, ev.item, ev.location, ev.lot, ev.qty, -ev.qty, 0.0, 0.0, 0.0, "")
+        key = (ev.item, ev.location, ev.lot)
+        if key in lot_qty:
+            # A lot that expires at the dock or on hold was never available: on hand does not change.
+            left = lot_qty[key] - ev.qty
+            if left <= 1e-9:
+                del lot_qty[key]
+            else:
+                lot_qty[key] = left
+            yield (seq, t, kind, -1, ev.item, ev.location, ev.lot, ev.qty, 0.0, 0.0, 0.0, 0.0, "held")
+        else:
+            yield (seq, t, kind, -1, ev.item, ev.location, ev.lot, ev.qty, -ev.qty, 0.0, 0.0, 0.0, "")
     elif kind == "Returned":
         lot_qty[(ev.item, ev.location, ev.lot)] = ev.qty
         yield (seq, t, kind, ev.order, ev.item, ev.location, ev.lot, ev.qty, 0.0, 0.0, 0.0, 0.0, "")

@@ -35,7 +35,8 @@ class PolicyRef(Strict):
 
 
 class Policies(Strict):
-    inventory: PolicyRef = PolicyRef(use="s_S")
+    # s_S needs s or a service level: without one the default could not even be constructed.
+    inventory: PolicyRef = PolicyRef(use="s_S", params={"service_level": 0.95})
     allocation: PolicyRef = PolicyRef(use="fefo")
     cycle_count: PolicyRef | None = Field(None, description="e.g. {use: abc_cycle_count}; none = no counting")
 

@@ -43,9 +43,9 @@ class DisruptionProcess:
         touched = set()
         for item, loc, lot_id in frozen:
             sku = engine.state.skus[(item, loc)]
-            lot = sku.held_lots.get(lot_id)
-            if lot is not None and lot.status == "frozen":
-                engine.emit(E.StatusChanged(env.now, item, loc, lot_id, "available", lot.qty, "released"))
+            held = sku.held_lots.get(lot_id)
+            if held is not None and held.status == "frozen":
+                engine.emit(E.StatusChanged(env.now, item, loc, lot_id, "available", held.qty, "released"))
                 touched.add((item, loc))
         for item, loc in sorted(touched):
             engine.warehouses[loc].serve_backlog(engine.state.skus[(item, loc)])

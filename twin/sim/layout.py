@@ -146,7 +146,8 @@ def compile_layout(scenario: Scenario) -> Layout:
         return np.array([fn(items[i]) for i, _ in skus], dtype=float)  # type: ignore[operator]
 
     unit_cost = per_item(lambda it: it.unit_cost)
-    holding = per_item(lambda it: it.holding_cost if it.holding_cost is not None else it.unit_cost * it.holding_rate / 365)
+    holding = per_item(
+        lambda it: it.holding_cost if it.holding_cost is not None else it.unit_cost * it.holding_rate / 365)
     backorder = per_item(lambda it: it.backorder_cost if it.backorder_cost is not None else it.unit_cost / 10)
     order_cost = np.array(
         [items[i].order_cost if items[i].order_cost is not None else supplier_of[i].order_cost for i, _ in skus]
