@@ -14,7 +14,8 @@ $(BIN)/twin: pyproject.toml
 install: $(BIN)/twin
 
 demo: install
-	$(BIN)/twin run scenarios/hospital/baseline.yaml --replications 4 --out out/hospital-baseline
+	$(BIN)/twin compare scenarios/hospital/baseline.yaml scenarios/hospital/emergency.yaml --replications 10 \
+		--out out/compare-hospital-baseline-vs-hospital-mass-casualty
 
 test: install
 	$(BIN)/ruff check twin policies tests bench
@@ -23,3 +24,4 @@ test: install
 
 bench: install
 	$(BIN)/python bench/warehouse_year.py
+	$(BIN)/python bench/replications_pool.py

@@ -16,6 +16,9 @@ import pandas as pd
 
 from twin.executors import Executor, make_executor
 from twin.kpi import KpiWindow, compute_kpis, daily_levels, events_frame, level_series
+from twin.kpi_maintenance import has_maintenance, maintenance_kpis
+from twin.model.assets import MAINTENANCE_KPI_NAMES
+from twin.model.production import PRODUCTION_KPI_NAMES
 from twin.model.scenario import Scenario
 from twin.sim.engine import run_replication
 from twin.sim.layout import compile_layout
@@ -87,6 +90,12 @@ def run_job(job: Job) -> ReplicationResult:
     params = compile_layout(scenario).params
     window = KpiWindow(min(warmup, horizon * 0.5), horizon, scenario.costing)
     kpis = compute_kpis(df, params, window)
+    if scenario.site.production is not None:
+        from twin.kpi_production import production_kpis
+
+        kpis.update(production_kpis(out.log.events, window.warmup, window.horizon))
+    if has_maintenance(scenario):
+        kpis.update(maintenance_kpis(out.log.events, scenario, window.warmup, window.horizon))
     daily = daily_levels(level_series(df), params, horizon) if scenario.record_levels else pd.DataFrame()
     if job.trace:
         Path(job.trace).parent.mkdir(parents=True, exist_ok=True)
@@ -147,6 +156,8 @@ def simulate(
 def collect(scenario: Scenario, seed: int, results: list[ReplicationResult]) -> SimulationResult:
     kpis = pd.DataFrame([{"replication": r.replication, **r.kpis} for r in results]).set_index("replication")
     names = list(scenario.kpis)
+    names += [k for k in MAINTENANCE_KPI_NAMES if k in kpis.columns and k not in names]
+    names += [k for k in PRODUCTION_KPI_NAMES if k in kpis.columns and k not in names]
     frames = [r.events.assign(replication=r.replication) for r in results if len(r.events)]
     events = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
     dailies = [r.daily.assign(replication=r.replication) for r in results if len(r.daily)]

@@ -19,8 +19,10 @@ from pydantic import ValidationError
 
 from policies.base import PolicyLoadError, policy_params_model
 from twin.errors import Problem, ScenarioError
+from twin.maintenance_checks import maintenance_problems
 from twin.model.scenario import Scenario
 from twin.model.site import Site
+from twin.scenario_production import made_items, production_problems
 
 __all__ = ["load_scenario", "load_site", "scenario_digest", "validate_files", "format_path"]
 
@@ -286,7 +288,7 @@ def _cross_reference(scenario: Scenario, origins: Origins, default_file: str) ->
     for n, item in enumerate(site.items):
         if item.supplier is not None and item.supplier not in suppliers:
             add(("site", "items", n, "supplier"), f"unknown supplier {item.supplier!r}")
-    supplied = {i.id for i in site.items if i.supplier}
+    supplied = {i.id for i in site.items if i.supplier} | made_items(site)
     for n, sup in enumerate(site.suppliers):
         for k, ident in enumerate(sup.items):
             if ident not in items:
@@ -295,6 +297,7 @@ def _cross_reference(scenario: Scenario, origins: Origins, default_file: str) ->
     for n, item in enumerate(site.items):
         if item.id not in supplied:
             add(("site", "items", n, "id"), f"item {item.id!r} has no supplier; name one with 'supplier:'")
+    production_problems(site, add)
     for n, stream in enumerate(site.demand):
         if stream.history is not None and not Path(stream.history).is_file():
             add(("site", "demand", n, "history"), f"file not found: {stream.history}")
@@ -315,6 +318,7 @@ def _cross_reference(scenario: Scenario, origins: Origins, default_file: str) ->
                     add(("site", "warehouses", n, "initial_stock", ident), f"unknown item {ident!r}")
                 elif qty < 0:
                     add(("site", "warehouses", n, "initial_stock", ident), f"negative quantity {qty}")
+    problems.extend(maintenance_problems(site, add))
     for n, dis in enumerate(scenario.disruptions):
         if dis.supplier is not None and dis.supplier not in suppliers:
             add(("disruptions", n, "supplier"), f"unknown supplier {dis.supplier!r}")

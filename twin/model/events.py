@@ -30,6 +30,29 @@ __all__ = [
     "DisruptionStarted",
     "DisruptionEnded",
     "ActionRejected",
+    "MachineFailed",
+    "AssetStopped",
+    "AssetStarted",
+    "WorkOrderCreated",
+    "WorkOrderCancelled",
+    "TechnicianAssigned",
+    "RepairStarted",
+    "RepairCompleted",
+    "MaintenanceDone",
+    "SensorReading",
+    "SensorAlarm",
+    "RepairRequested",
+    "RequestRated",
+    "MAINTENANCE_EVENTS",
+    "ProductionOrderReleased",
+    "MaterialReserved",
+    "MaterialShortage",
+    "OperationStarted",
+    "OperationCompleted",
+    "MaterialIssued",
+    "ProductionScrapped",
+    "ProductionReceived",
+    "PRODUCTION_EVENTS",
     "EVENT_TYPES",
     "Event",
     "EventLog",
@@ -190,6 +213,214 @@ class ActionRejected(NamedTuple):
     reason: str
 
 
+# -- maintenance (issue 4): assets, work orders, technicians, sensors, requests -------------------
+
+
+class MachineFailed(NamedTuple):
+    """An asset breaks down; ``age`` is its virtual operating age at failure (hours)."""
+
+    t: float
+    asset: str
+    age: float
+
+
+class AssetStopped(NamedTuple):
+    """An asset is stopped on purpose (planned downtime, or planned maintenance starting)."""
+
+    t: float
+    asset: str
+    reason: str
+
+
+class AssetStarted(NamedTuple):
+    """A stopped asset runs again (end of planned downtime)."""
+
+    t: float
+    asset: str
+    reason: str
+
+
+class WorkOrderCreated(NamedTuple):
+    """A maintenance work order: ``kind`` corrective | preventive | condition | predictive | request."""
+
+    t: float
+    wo: int
+    asset: str
+    kind: str
+    priority: int
+    skill: str
+    source: str  # the policy, 'failure', or a request's channel
+
+
+class WorkOrderCancelled(NamedTuple):
+    t: float
+    wo: int
+    asset: str
+    reason: str
+
+
+class TechnicianAssigned(NamedTuple):
+    t: float
+    wo: int
+    technician: str
+    travel: float  # hours
+
+
+class RepairStarted(NamedTuple):
+    """Work on a work order starts (the technician is there and the parts are at hand)."""
+
+    t: float
+    wo: int
+    asset: str
+    technician: str
+
+
+class RepairCompleted(NamedTuple):
+    """A corrective work order (or a request) is done; the asset runs again with virtual age ``age``."""
+
+    t: float
+    wo: int
+    asset: str
+    technician: str
+    labour_hours: float
+    cost: float
+    age: float
+
+
+class MaintenanceDone(NamedTuple):
+    """A planned work order is done; the asset runs again with virtual age ``age``."""
+
+    t: float
+    wo: int
+    asset: str
+    technician: str
+    labour_hours: float
+    cost: float
+    age: float
+
+
+class SensorReading(NamedTuple):
+    """A reading a policy asked for (most samples never become events: DESIGN principle 4)."""
+
+    t: float
+    sensor: str
+    target: str
+    kind: str
+    value: float
+
+
+class SensorAlarm(NamedTuple):
+    """A sensor crosses its alarm limit (``state`` 'high' or 'low') or comes back ('clear')."""
+
+    t: float
+    sensor: str
+    target: str
+    kind: str
+    value: float
+    state: str
+
+
+class RepairRequested(NamedTuple):
+    """A person asks for a repair (app, phone, web); a work order of kind 'request' follows."""
+
+    t: float
+    wo: int
+    asset: str
+    location: str
+    channel: str
+    priority: int
+
+
+class RequestRated(NamedTuple):
+    """The requester rates the closed request, 1 (bad) .. 5 (good)."""
+
+    t: float
+    wo: int
+    rating: int
+
+
+# -- production (issue 3): work orders, material between warehouse and lines, operations ----------
+
+
+class ProductionOrderReleased(NamedTuple):
+    """A production work order is released to the shop floor (``source``: 'mps:<ref>', a policy, or
+    'parent:<wo>' for a sub-assembly made for a held parent)."""
+
+    t: float
+    wo: int
+    item: str
+    location: str
+    qty: float
+    due: float
+    source: str
+
+
+class MaterialReserved(NamedTuple):
+    """Components reserved for a work order, lot by lot (reserved stock is never issued twice)."""
+
+    t: float
+    wo: int
+    location: str
+    picks: tuple[tuple[str, int, float], ...]  # (item, lot, qty)
+
+
+class MaterialShortage(NamedTuple):
+    """A work order could not get its components; ``action`` is 'substituted:<item>' or 'held'."""
+
+    t: float
+    wo: int
+    location: str
+    lines: tuple[tuple[str, float], ...]  # (item, qty short)
+    action: str
+
+
+class OperationStarted(NamedTuple):
+    t: float
+    wo: int
+    op: int
+    machine: str
+    setup: float  # hours of set-up and changeover before the run
+
+
+class OperationCompleted(NamedTuple):
+    t: float
+    wo: int
+    op: int
+    machine: str
+    run: float  # hours of run time
+
+
+class MaterialIssued(NamedTuple):
+    """Backflush at completion: the reserved components leave the stock."""
+
+    t: float
+    wo: int
+    location: str
+    picks: tuple[tuple[str, int, float], ...]  # (item, lot, qty)
+
+
+class ProductionScrapped(NamedTuple):
+    """Finished units of a work order scrapped (never received into stock)."""
+
+    t: float
+    wo: int
+    item: str
+    location: str
+    qty: float
+    reason: str
+
+
+class ProductionReceived(NamedTuple):
+    """Good units of a completed work order received into stock as a new available lot; closes it."""
+
+    t: float
+    wo: int
+    item: str
+    location: str
+    lot: int
+    qty: float
+
+
 Event = (
     OrderPlaced
     | Allocated
@@ -206,6 +437,54 @@ Event = (
     | DisruptionStarted
     | DisruptionEnded
     | ActionRejected
+    | MachineFailed
+    | AssetStopped
+    | AssetStarted
+    | WorkOrderCreated
+    | WorkOrderCancelled
+    | TechnicianAssigned
+    | RepairStarted
+    | RepairCompleted
+    | MaintenanceDone
+    | SensorReading
+    | SensorAlarm
+    | RepairRequested
+    | RequestRated
+    | ProductionOrderReleased
+    | MaterialReserved
+    | MaterialShortage
+    | OperationStarted
+    | OperationCompleted
+    | MaterialIssued
+    | ProductionScrapped
+    | ProductionReceived
+)
+
+PRODUCTION_EVENTS: tuple[type, ...] = (
+    ProductionOrderReleased,
+    MaterialReserved,
+    MaterialShortage,
+    OperationStarted,
+    OperationCompleted,
+    MaterialIssued,
+    ProductionScrapped,
+    ProductionReceived,
+)
+
+MAINTENANCE_EVENTS: tuple[type, ...] = (
+    MachineFailed,
+    AssetStopped,
+    AssetStarted,
+    WorkOrderCreated,
+    WorkOrderCancelled,
+    TechnicianAssigned,
+    RepairStarted,
+    RepairCompleted,
+    MaintenanceDone,
+    SensorReading,
+    SensorAlarm,
+    RepairRequested,
+    RequestRated,
 )
 
 EVENT_TYPES: dict[str, type] = {
@@ -226,6 +505,8 @@ EVENT_TYPES: dict[str, type] = {
         DisruptionStarted,
         DisruptionEnded,
         ActionRejected,
+        *MAINTENANCE_EVENTS,
+        *PRODUCTION_EVENTS,
     )
 }
 
@@ -329,8 +610,70 @@ def event_rows(seq: int, ev: Any, lot_qty: dict[tuple[str, str, int], float]) ->
         yield (seq, t, kind, -1, "", "", -1, 0.0, 0.0, 0.0, 0.0, 0.0, f"{ev.kind}:{ev.target}")
     elif kind == "ActionRejected":
         yield (seq, t, kind, -1, "", "", -1, 0.0, 0.0, 0.0, 0.0, 0.0, f"{ev.policy}: {ev.action}: {ev.reason}")
+    elif kind in _PRODUCTION_NAMES:
+        yield from _production_rows(seq, kind, ev)
+    elif kind in _MAINTENANCE_NAMES:
+        yield _maintenance_row(seq, kind, ev)
     else:  # pragma: no cover - every type above is listed in EVENT_TYPES
         raise TypeError(f"no flat view for event type {kind}")
+
+
+_MAINTENANCE_NAMES = frozenset(cls.__name__ for cls in MAINTENANCE_EVENTS)
+_PRODUCTION_NAMES = frozenset(cls.__name__ for cls in PRODUCTION_EVENTS)
+
+
+def _production_rows(seq: int, kind: str, ev: Any) -> Iterator[Row]:
+    """Production rows: ``order`` is the work order; reservations, backflush and receipts move the
+    component and finished-goods counters, the rest only record (``location`` is the machine)."""
+    t, wo = ev.t, ev.wo
+    if kind == "MaterialReserved":
+        for item, lot, qty in ev.picks:
+            yield (seq, t, kind, wo, item, ev.location, lot, qty, 0.0, qty, 0.0, 0.0, "")
+    elif kind == "MaterialIssued":
+        for item, lot, qty in ev.picks:
+            yield (seq, t, kind, wo, item, ev.location, lot, qty, -qty, -qty, 0.0, 0.0, "backflush")
+    elif kind == "ProductionReceived":
+        yield (seq, t, kind, wo, ev.item, ev.location, ev.lot, ev.qty, ev.qty, 0.0, 0.0, -ev.qty, "")
+    elif kind == "ProductionOrderReleased":
+        # An open work order is on order (a scheduled receipt) until its units are received or scrapped.
+        yield (seq, t, kind, wo, ev.item, ev.location, -1, ev.qty, 0.0, 0.0, 0.0, ev.qty, f"due={ev.due!r} {ev.source}")
+    elif kind == "MaterialShortage":
+        for item, qty in ev.lines:
+            yield (seq, t, kind, wo, item, ev.location, -1, qty, 0.0, 0.0, 0.0, 0.0, ev.action)
+    elif kind == "ProductionScrapped":
+        yield (seq, t, kind, wo, ev.item, ev.location, -1, ev.qty, 0.0, 0.0, 0.0, -ev.qty, ev.reason)
+    elif kind == "OperationStarted":
+        yield (seq, t, kind, wo, "", ev.machine, ev.op, ev.setup, 0.0, 0.0, 0.0, 0.0, "")
+    else:  # OperationCompleted
+        yield (seq, t, kind, wo, "", ev.machine, ev.op, ev.run, 0.0, 0.0, 0.0, 0.0, "")
+
+
+def _maintenance_row(seq: int, kind: str, ev: Any) -> Row:
+    """Maintenance events touch no stock counter: ``order`` is the work order, ``location`` the asset
+    (or a sensor's target), ``item`` the technician or sensor, ``qty`` the main number, ``info`` the rest."""
+    wo = getattr(ev, "wo", -1)
+    if kind in ("SensorReading", "SensorAlarm"):
+        info = ev.kind if kind == "SensorReading" else f"{ev.kind}:{ev.state}"
+        return (seq, ev.t, kind, -1, ev.sensor, ev.target, -1, ev.value, 0.0, 0.0, 0.0, 0.0, info)
+    if kind == "RequestRated":
+        return (seq, ev.t, kind, wo, "", "", -1, float(ev.rating), 0.0, 0.0, 0.0, 0.0, "")
+    asset = getattr(ev, "asset", "")
+    tech = getattr(ev, "technician", "")
+    if kind == "MachineFailed":
+        qty, info = ev.age, ""
+    elif kind in ("AssetStopped", "AssetStarted", "WorkOrderCancelled"):
+        qty, info = 0.0, ev.reason
+    elif kind == "WorkOrderCreated":
+        qty, info = float(ev.priority), f"{ev.kind}:{ev.skill}:{ev.source}"
+    elif kind == "TechnicianAssigned":
+        qty, info = ev.travel, ""
+    elif kind in ("RepairCompleted", "MaintenanceDone"):
+        qty, info = ev.cost, f"labour={ev.labour_hours!r} age={ev.age!r}"
+    elif kind == "RepairRequested":
+        qty, info = float(ev.priority), f"{ev.channel}:{ev.location}"
+    else:
+        qty, info = 0.0, ""
+    return (seq, ev.t, kind, wo, tech, asset, -1, qty, 0.0, 0.0, 0.0, 0.0, info)
 
 
 class EventLog:

@@ -39,6 +39,7 @@ class Policies(Strict):
     inventory: PolicyRef = PolicyRef(use="s_S", params={"service_level": 0.95})
     allocation: PolicyRef = PolicyRef(use="fefo")
     cycle_count: PolicyRef | None = Field(None, description="e.g. {use: abc_cycle_count}; none = no counting")
+    maintenance: PolicyRef | None = Field(None, description="e.g. {use: preventive}; none = reactive")
 
 
 class Disruption(Strict):

@@ -9,7 +9,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from twin.model.assets import Asset, RepairRequests, Sensor, Technician
 from twin.model.durations import Duration
+from twin.model.production import ProductionSpec
 
 __all__ = [
     "Strict",
@@ -187,3 +189,10 @@ class Site(Strict):
     demand: list[DemandStream] = Field(default_factory=list)
     procedures: list[Procedure] = Field(default_factory=list)
     customers: list[Customer] = Field(default_factory=list)
+    # Maintenance (issue 4): see twin.model.assets. A site without assets runs as before.
+    assets: list[Asset] = Field(default_factory=list)
+    technicians: list[Technician] = Field(default_factory=list)
+    sensors: list[Sensor] = Field(default_factory=list)
+    repair_requests: RepairRequests | None = None
+    # Production (issue 3): see twin.model.production. A site without it runs as before.
+    production: ProductionSpec | None = None

@@ -14,6 +14,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from twin.model import events as ev
+from twin.model.maintenance_state import HANDLERS as _MAINTENANCE_HANDLERS
+from twin.model.maintenance_state import MaintenanceState
+from twin.model.production_state import HANDLERS as _PRODUCTION_HANDLERS
+from twin.model.production_state import ProductionState
 
 __all__ = ["Lot", "Sku", "PurchaseOrder", "State", "apply", "ReducerError"]
 
@@ -95,23 +99,28 @@ class Sku:
 
     def take(self, lot_id: int, qty: float) -> None:
         """Take book quantity from a lot, and from the next lots when it holds less."""
-        lot = self.find_lot(lot_id) if qty > 0 else None
+        self.take_from(self.find_lot(lot_id) if qty > 0 else None, qty)
+
+    def take_from(self, lot: Lot | None, qty: float) -> None:
+        """``take`` from a lot already found (``None`` when ``qty`` is not positive)."""
         remaining = qty
         if lot is not None:
-            step = min(lot.qty, remaining)
+            held = lot.qty
+            step = remaining if remaining < held else held  # min(held, remaining)
             lot.qty -= step
             remaining -= step
             if lot.qty <= 1e-9 and lot.reserved <= 1e-9:
                 self.remove_lot(lot)
-        for other in list(self.lots):
-            if remaining <= 1e-9:
-                break
-            step = min(other.qty - other.reserved, remaining)
-            if step > 0:
-                other.qty -= step
-                remaining -= step
-                if other.qty <= 1e-9 and other.reserved <= 1e-9:
-                    self.remove_lot(other)
+        if remaining > 1e-9:
+            for other in list(self.lots):
+                if remaining <= 1e-9:
+                    break
+                step = min(other.qty - other.reserved, remaining)
+                if step > 0:
+                    other.qty -= step
+                    remaining -= step
+                    if other.qty <= 1e-9 and other.reserved <= 1e-9:
+                        self.remove_lot(other)
         self.on_hand -= qty - remaining
         # Whatever could not be taken from the book stays as an (negative) phantom: the book was short.
         self.phantom += remaining
@@ -141,6 +150,8 @@ class State:
     disruptions: dict[tuple[str, str], float] = field(default_factory=dict)  # (kind, target) -> until
     rejected_actions: int = 0
     next_adjustment_lot: int = -1
+    maintenance: MaintenanceState = field(default_factory=MaintenanceState)  # assets, work orders
+    production: ProductionState = field(default_factory=ProductionState)  # production work orders
 
     @classmethod
     def empty(cls, skus: Iterable[tuple[str, str]]) -> State:
@@ -204,14 +215,23 @@ def _allocated(state: State, e: ev.Allocated) -> None:
 
 
 def _serve_backlog(sku: Sku, order: int, qty: float) -> None:
+    # An order can wait in several entries (backordered when placed, then short-picked later);
+    # an allocation may serve more than the first of them.
+    entries = [entry for entry in sku.backlog if entry[0] == order]
+    waiting = sum(entry[1] for entry in entries)
+    if waiting < qty - 1e-9:
+        raise ReducerError(f"order {order} has no backorder of {qty:g} of {sku.item}@{sku.location} "
+                           f"(it waits for {waiting:g})")
     sku.backorder -= qty
-    for entry in sku.backlog:
-        if entry[0] == order:
-            entry[1] -= qty
-            if entry[1] <= 1e-9:
-                sku.backlog.remove(entry)
-            return
-    raise ReducerError(f"order {order} has no backorder of {sku.item}@{sku.location}")
+    remaining = qty
+    for entry in entries:
+        step = min(entry[1], remaining)
+        entry[1] -= step
+        remaining -= step
+        if entry[1] <= 1e-9:
+            sku.backlog.remove(entry)
+        if remaining <= 1e-9:
+            break
 
 
 def _picked(state: State, e: ev.Picked) -> None:
@@ -219,12 +239,17 @@ def _picked(state: State, e: ev.Picked) -> None:
     loc = e.location
     for item, lot_id, alloc, qty, scanned in e.picks:
         sku = skus.get((item, loc)) or _sku(state, item, loc)
-        lot = sku.find_lot(lot_id)
+        for lot in sku.lots:  # sku.find_lot(lot_id), inline
+            if lot.id == lot_id:
+                break
+        else:
+            raise ReducerError(f"lot {lot_id} is not available at {item}@{loc}")
         lot.reserved -= alloc
         sku.reserved -= alloc
         short = alloc - qty
         # The book drops by what was scanned, plus any shortfall the picker found (written off).
-        sku.take(lot_id, scanned + short)
+        gone = scanned + short
+        sku.take_from(lot if gone > 0 else None, gone)
         sku.phantom += qty - scanned - short
         if short > 0:
             sku.backorder += short
@@ -234,7 +259,9 @@ def _picked(state: State, e: ev.Picked) -> None:
 def _shipped(state: State, e: ev.Shipped) -> None:
     order = state.orders.get(e.order)
     if order is not None:
-        order[1] -= sum(q for _, q in e.lines)
+        lines = e.lines
+        # One line (most shipments): what sum() would give, without the generator.
+        order[1] -= sum(q for _, q in lines) if len(lines) != 1 else 0 + lines[0][1]
         if e.complete:
             del state.orders[e.order]
 
@@ -249,12 +276,21 @@ def ev_po(e: ev.PurchaseOrderPlaced) -> PurchaseOrder:
     return PurchaseOrder(e.po, e.item, e.location, e.supplier, e.qty, e.due, e.t)
 
 
+def _po_in_transit(po: PurchaseOrder) -> float:
+    """Units of a purchase order shipped and not yet received (a receipt may come without a
+    shipping notice: then nothing of it was in transit)."""
+    return max(po.shipped - po.received, 0.0)
+
+
 def _po_shipped(state: State, e: ev.PurchaseOrderShipped) -> None:
     sku = _sku(state, e.item, e.location)
-    sku.in_transit += e.qty
     po = state.purchase_orders.get(e.po)
-    if po is not None:
-        po.shipped += e.qty
+    if po is None:
+        sku.in_transit += e.qty
+        return
+    before = _po_in_transit(po)
+    po.shipped += e.qty
+    sku.in_transit += _po_in_transit(po) - before
 
 
 def _received(state: State, e: ev.GoodsReceived) -> None:
@@ -263,11 +299,13 @@ def _received(state: State, e: ev.GoodsReceived) -> None:
         sku.on_order -= e.qty
     po = state.purchase_orders.get(e.po)
     if po is not None:
+        before = _po_in_transit(po)
         po.received += e.qty
-        in_transit = min(e.qty, po.shipped - (po.received - e.qty))
-        sku.in_transit -= max(in_transit, 0.0)
+        after = _po_in_transit(po)
         if e.closes_po:
+            after = 0.0
             del state.purchase_orders[e.po]
+        sku.in_transit += after - before
     sku.held += e.scanned
     sku.phantom += e.scanned - e.qty
     sku.held_lots[e.lot] = Lot(e.lot, e.scanned, e.expiry, e.t, "dock")
@@ -394,6 +432,8 @@ HANDLERS: dict[type, Callable[[State, Any], None]] = {
     ev.DisruptionEnded: _disruption_ended,
     ev.ActionRejected: _rejected,
 }
+HANDLERS.update(_MAINTENANCE_HANDLERS)
+HANDLERS.update(_PRODUCTION_HANDLERS)
 
 
 def apply(state: State, event: Any) -> None:

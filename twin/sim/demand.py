@@ -3,16 +3,20 @@
 Each demand stream (an item at a location, for a customer) and each procedure type has its own
 named random stream, so adding an item never changes another item's demand, and scenarios that
 share a seed see the same demand (common random numbers). A block's arrivals are merged and
-sorted once; the SimPy process then walks them with one timeout per arrival instant.
+sorted once; the demand then walks them with one entry on SimPy's event queue per arrival
+instant (a callback, not a process: see ``DemandProcess.start``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from heapq import heappush
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from twin.model.durations import HOURS_PER_DAY, HOURS_PER_YEAR
+from twin.sim.engine import Call
 from twin.sim.layout import read_history
 
 if TYPE_CHECKING:
@@ -21,6 +25,10 @@ if TYPE_CHECKING:
 __all__ = ["DemandProcess", "BLOCK_DAYS"]
 
 BLOCK_DAYS = 28
+_URGENT, _NORMAL = 0, 1  # SimPy's priorities (simpy.events.URGENT, NORMAL)
+
+Order = tuple[float, str, str, tuple[tuple[str, float], ...]]  # (time, location, customer, lines)
+Payload = tuple[str, str, tuple[tuple[str, float], ...]]  # (location, customer, lines)
 
 
 class DemandProcess:
@@ -40,9 +48,30 @@ class DemandProcess:
              d.procedures if d.procedures is not None else 1.0)
             for d in scenario.disruptions if d.kind == "demand_surge"
         ]
+        # Per stream, what every order of it carries but its quantity, and the order of a full line.
+        self._meta = [(s.location, s.customer, s.item) for s in self.streams]
+        self._full = [(s.location, s.customer, ((s.item, float(s.line_size)),)) for s in self.streams]
+        self._line_size = np.array([float(s.line_size) for s in self.streams])
+        self._queue: list[Any] = engine.env._queue  # SimPy's event heap
+        self._eid = engine.env._eid.__next__  # SimPy's event numbering
 
     def start(self, until: float) -> None:
-        self.engine.env.process(self._run(until))
+        """Walk the arrivals as a chain of callbacks on SimPy's queue.
+
+        Each arrival instant is one queue entry, pushed where the former demand process pushed its
+        timeout (``now + (t - now)``, at the same point in the run), and the chain starts with an
+        urgent entry at time zero where that process's initialisation was: the order of events
+        is the order a SimPy process walking the same list would give.
+        """
+        env = self.engine.env
+        self._until = until
+        self._times: list[float] = []
+        self._pays: list[Payload] = []
+        self._i = 0
+        self._blocks = self._iter_blocks(until)
+        self._place = {loc: wh.place_order for loc, wh in self.engine.warehouses.items()}
+        self._call = Call(self._first)
+        heappush(self._queue, (env._now + 0, _URGENT, self._eid(), self._call))  # type: ignore[attr-defined]
 
     # -- generation --------------------------------------------------------------------------
 
@@ -91,8 +120,9 @@ class DemandProcess:
             return gen.negative_binomial(n, p).astype(float)
         return np.maximum(np.round(gen.normal(mean, sd)), 0.0)
 
-    def _block(self, day0: int, days: int) -> list[tuple[float, str, str, tuple[tuple[str, float], ...]]]:
-        """Orders of the block: (time, location, customer, lines), sorted by time."""
+    def _block(self, day0: int, days: int) -> tuple[list[float], list[Payload]]:
+        """Orders of the block, sorted by time: their times, and what each carries
+        (location, customer, lines)."""
         times: list[np.ndarray] = []
         stream_of: list[np.ndarray] = []
         sizes: list[np.ndarray] = []
@@ -113,23 +143,36 @@ class DemandProcess:
                 rem = units - (lines - 1) * ls
                 qty[ends[lines > 0]] = rem[lines > 0]
             sizes.append(qty)
-        orders: list[tuple[float, str, str, tuple[tuple[str, float], ...]]] = []
+        orders: list[Order] = []
         if times:
             t = np.concatenate(times)
             k_all = np.concatenate(stream_of)
             q_all = np.concatenate(sizes)
             order = np.argsort(t, kind="stable")
-            batched: dict[tuple[float, str, str], list[tuple[str, float]]] = {}
-            streams = self.streams
             batching = self.batching
-            for ti, ki, qi in zip(t[order].tolist(), k_all[order].tolist(), q_all[order].tolist(), strict=True):
-                s = streams[ki]
-                every = batching.get(s.customer)
+            meta = self._meta
+            k_sorted = k_all[order]
+            q_sorted = q_all[order]
+            if not batching and not self.procedures:
+                # Every line is an order of its own, and the block is in time order already.
+                # Full lines share their stream's tuples; the few short ones (a day's
+                # remainder) get their own.
+                full = self._full
+                pays = [full[ki] for ki in k_sorted.tolist()]
+                short = np.flatnonzero(q_sorted != self._line_size[k_sorted])
+                for j, ki, qi in zip(short.tolist(), k_sorted[short].tolist(), q_sorted[short].tolist(), strict=True):
+                    loc, cust, item = meta[ki]
+                    pays[j] = (loc, cust, ((item, qi),))
+                return t[order].tolist(), pays
+            batched: dict[tuple[float, str, str], list[tuple[str, float]]] = {}
+            for ti, ki, qi in zip(t[order].tolist(), k_sorted.tolist(), q_sorted.tolist(), strict=True):
+                loc, cust, item = meta[ki]
+                every = batching.get(cust)
                 if every is None:
-                    orders.append((ti, s.location, s.customer, ((s.item, qi),)))
+                    orders.append((ti, loc, cust, ((item, qi),)))
                 else:
                     due = (int(ti // every) + 1) * every
-                    batched.setdefault((due, s.location, s.customer), []).append((s.item, qi))
+                    batched.setdefault((due, loc, cust), []).append((item, qi))
             for (due, loc, cust), lines_ in batched.items():
                 merged: dict[str, float] = {}
                 for item, qty_ in lines_:
@@ -144,22 +187,63 @@ class DemandProcess:
                 continue
             when = np.repeat(np.arange(day0, day0 + days), count) * HOURS_PER_DAY + gen.uniform(0, HOURS_PER_DAY, n)
             kit = tuple((item, float(q)) for item, q in proc.kit.items())
-            orders.extend((float(w), proc.location, proc.customer, kit) for w in when)
+            orders.extend((w, proc.location, proc.customer, kit) for w in when.tolist())
         orders.sort(key=lambda o: o[0])
-        return orders
+        return [o[0] for o in orders], [o[1:] for o in orders]
 
-    # -- the process -------------------------------------------------------------------------
+    # -- the walk ----------------------------------------------------------------------------
 
-    def _run(self, until: float) -> Any:
-        env = self.engine.env
-        warehouses = self.engine.warehouses
-        place = {loc: wh.place_order for loc, wh in warehouses.items()}
+    def _iter_blocks(self, until: float) -> Iterator[tuple[list[float], list[Payload]]]:
         last_day = int(np.ceil(until / HOURS_PER_DAY))
         for day0 in range(0, last_day, BLOCK_DAYS):
-            days = min(BLOCK_DAYS, last_day - day0)
-            for t, loc, customer, lines in self._block(day0, days):
-                if t >= until:
+            yield self._block(day0, min(BLOCK_DAYS, last_day - day0))
+
+    def _first(self, call: Call) -> None:
+        call.fn = self._arrive
+        self._advance()
+
+    def _arrive(self, call: Call) -> None:
+        """The next order's time has come: place it, and every order due at the same instant."""
+        i = self._i
+        loc, customer, lines = self._pays[i]
+        i += 1
+        self._i = i
+        self._place[loc](customer, lines)
+        # The common case inline: the next order is in this block, later than now, before the end.
+        times = self._times
+        if i < len(times):
+            t = times[i]
+            env = self.engine.env
+            now = env._now  # type: ignore[attr-defined]
+            if now < t < self._until:
+                heappush(self._queue, (now + (t - now), _NORMAL, self._eid(), call))
+                return
+        self._advance()
+
+    def _advance(self) -> None:
+        """Place what is due now; schedule the next arrival, or stop at the end of the run."""
+        env = self.engine.env
+        times = self._times
+        i = self._i
+        until = self._until
+        while True:
+            if i >= len(times):
+                block = next(self._blocks, None)
+                if block is None:
                     return
-                if t > env.now:
-                    yield env.timeout(t - env.now)
-                place[loc](customer, lines)
+                times, pays = block
+                self._times, self._pays = times, pays
+                i = self._i = 0
+                continue
+            t = times[i]
+            if t >= until:
+                return
+            now = env._now  # type: ignore[attr-defined]
+            if t > now:
+                self._i = i
+                heappush(self._queue, (now + (t - now), _NORMAL, self._eid(), self._call))
+                return
+            loc, customer, lines = self._pays[i]
+            i += 1
+            self._i = i
+            self._place[loc](customer, lines)

@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+import gc
+import itertools
+import threading
+from collections import deque
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import partial
+from heapq import heappop, heappush
 from typing import Any
 
 import simpy
+from simpy.events import URGENT
 
 from policies.base import load_policy
 from twin.errors import TwinError
@@ -15,7 +24,7 @@ from twin.model.state import HANDLERS, State
 from twin.rng import Streams
 from twin.sim.layout import Layout, compile_layout
 
-__all__ = ["Engine", "RunOutput", "run_replication"]
+__all__ = ["Engine", "RunOutput", "run_replication", "Call"]
 
 
 @dataclass
@@ -27,6 +36,37 @@ class RunOutput:
     state: State
     horizon: float
     simpy_events: int
+
+
+class Call:
+    """A scheduled call: the cheapest thing SimPy's event queue can hold.
+
+    The hot paths (an order arriving, a picker starting and finishing a pick) push
+    ``(time, priority, eid, call)`` onto the environment's queue exactly where SimPy would push its
+    own event, taking the eid from SimPy's counter, so the order in which everything happens is
+    SimPy's order. When its turn comes the engine's loop calls ``call.fn(call)``; ``a``, ``b`` and
+    ``c`` carry the call's data. It also works under SimPy's own ``Environment.step``.
+    """
+
+    __slots__ = ("fn", "a", "b", "c")
+    _ok = True  # as a processed SimPy event would say
+
+    def __init__(self, fn: Any, a: Any = None, b: Any = None, c: Any = None) -> None:
+        self.fn = fn
+        self.a = a
+        self.b = b
+        self.c = c
+
+    @property
+    def callbacks(self) -> list[Any]:
+        return [self._fire]
+
+    @callbacks.setter
+    def callbacks(self, _: Any) -> None:  # SimPy clears the callbacks of an event it processes
+        pass
+
+    def _fire(self, _: Any) -> None:
+        self.fn(self)
 
 
 class Engine:
@@ -42,13 +82,21 @@ class Engine:
         self.scenario = scenario
         self.layout = layout or compile_layout(scenario)
         self.env = simpy.Environment()
+        # Calls due now at normal priority, ``(now, NORMAL, eid, call)``, in eid order: the grant or
+        # release of a picker. ``schedule_now`` puts one on SimPy's heap; while ``run`` is going it
+        # appends to ``due_now`` instead, which the loop merges with the heap by the same key (a
+        # deque costs less than a heap push and pop for what goes to the top of the heap anyway).
+        self.due_now: deque[tuple[float, int, int, Any]] = deque()
+        self.schedule_now: Any = partial(heappush, self.env._queue)
         self.state = State.empty(self.layout.skus)
         self.log = EventLog()
         self.streams = Streams(seed, replication)
         self.replication = replication
         self._append = self.log.events.append
         self._handlers = HANDLERS
-        self._next_id = {"order": 0, "po": 0, "lot": 0}
+        if type(self).emit is Engine.emit:
+            self.emit = self._emitter()  # type: ignore[method-assign]
+        self._ids = {"order": itertools.count(), "po": itertools.count(), "lot": itertools.count()}
 
         pol = scenario.policies
         try:
@@ -66,6 +114,21 @@ class Engine:
         self.policies = PolicyRunner(self)
         self.disruptions = DisruptionProcess(self)
         self.demand = DemandProcess(self)
+        # Maintenance, sensors and repair requests (issue 4): only on sites that have assets.
+        self.maintenance: Any = None
+        self.sensors: Any = None
+        if scenario.site.assets or scenario.site.repair_requests or scenario.site.sensors:
+            from twin.sim.maintenance import MaintenanceModel
+            from twin.sim.sensors import SensorModel
+
+            self.maintenance = MaintenanceModel(self)
+            self.sensors = SensorModel(self)
+        # Production lines and work orders (issue 3): only on sites that have production.
+        self.production: Any = None
+        if scenario.site.production is not None:
+            from twin.sim.production import ProductionModel
+
+            self.production = ProductionModel(self)
 
     def emit(self, event: Any) -> None:
         """Record an event and apply it to the state (the engine's only way to change state)."""
@@ -73,10 +136,27 @@ class Engine:
         self.state.clock = event.t
         self._handlers[type(event)](self.state, event)
 
+    def _emitter(self) -> Any:
+        """``emit`` as a closure over the log, the state and the reducer's table, which are the
+        engine's for its whole life (the domain processes hold on to the state too): the same
+        steps, with less looking up per event. A run emits millions of events."""
+        append = self._append
+        state = self.state
+        handlers = self._handlers
+
+        def emit(event: Any) -> None:
+            append(event)
+            state.clock = event.t
+            handlers[type(event)](state, event)
+
+        return emit
+
     def next_id(self, kind: str) -> int:
-        n = self._next_id[kind]
-        self._next_id[kind] = n + 1
-        return n
+        return next(self._ids[kind])
+
+    def id_counter(self, kind: str) -> Any:
+        """A function returning the next id of a kind (the same numbering as ``next_id``)."""
+        return self._ids[kind].__next__
 
     def run(self, until: float) -> RunOutput:
         self.policies.start()
@@ -84,9 +164,96 @@ class Engine:
         self.demand.start(until)
         for wh in self.warehouses.values():
             wh.start()
+        if self.maintenance is not None:
+            self.maintenance.start()
+            self.sensors.start(until)
+        if self.production is not None:
+            self.production.start()
         counter = _EventCounter(self.env)
-        self.env.run(until=until)
+        heap_now = self.schedule_now
+        self.schedule_now = self.due_now.append
+        try:
+            with _no_full_collections():
+                self._run_until(until)
+        finally:
+            self.schedule_now = heap_now
+            while self.due_now:  # only if the run failed: leave the queue as SimPy would have it
+                heappush(self.env._queue, self.due_now.popleft())  # type: ignore[misc]
         return RunOutput(self.replication, self.log, self.state, until, counter.count)
+
+    def _run_until(self, until: float) -> None:
+        """``env.run(until=until)``, with the step loop inlined and a fast path for ``Call`` entries.
+
+        Events are taken off the queue (and ``due_now``) in SimPy's order (time, priority, eid) and
+        processed as ``Environment.step`` does; the run stops at ``until`` before anything else due
+        then. (The heap is never empty before that: the stop event is in it.)
+        """
+        env = self.env
+        at = float(until)
+        if at <= env.now:
+            raise ValueError(f"until ({at}) must be greater than the current simulation time")
+        stop = simpy.Event(env)
+        stop._ok = True
+        stop._value = None
+        env.schedule(stop, URGENT, at - env.now)
+        queue: list[Any] = env._queue
+        due_now = self.due_now
+        take_due = due_now.popleft
+        call = Call
+        event: Any
+        while True:
+            if due_now and due_now[0] < queue[0]:
+                # Due now, before anything in the heap: env.now is already its time.
+                event = take_due()[3]
+                event.fn(event)
+                continue
+            now, _, _, event = heappop(queue)
+            env._now = now  # type: ignore[attr-defined]
+            if event.__class__ is call:
+                event.fn(event)
+                continue
+            if event is stop:
+                return
+            callbacks, event.callbacks = event.callbacks, None
+            for callback in callbacks:
+                callback(event)
+            if not event._ok and not hasattr(event, "_defused"):
+                # A process failed and nobody handled it: raise its error (as SimPy does).
+                exc = type(event._value)(*event._value.args)
+                exc.__cause__ = event._value
+                raise exc
+
+
+_gc_lock = threading.Lock()
+_gc_runs = 0
+_gc_saved: tuple[int, int, int] | None = None
+
+
+@contextmanager
+def _no_full_collections() -> Iterator[None]:
+    """Hold off Python's full (oldest-generation) garbage collections while a run is going.
+
+    A run appends millions of event tuples to its log. They live as long as the log, and since
+    events are NamedTuples (not plain tuples) the cyclic collector never stops tracking them:
+    every full collection walks the whole log again, and as the log grows there is one such
+    collection at every 25% of growth, which made up about 40% of a large run. Young collections
+    still run, so cyclic garbage made during the run (finished SimPy processes) is still freed;
+    the threshold is put back afterwards (when the last of overlapping runs in threads ends).
+    """
+    global _gc_runs, _gc_saved
+    with _gc_lock:
+        if _gc_runs == 0:
+            _gc_saved = gc.get_threshold()
+            gc.set_threshold(_gc_saved[0], _gc_saved[1], 2**31 - 1)
+        _gc_runs += 1
+    try:
+        yield
+    finally:
+        with _gc_lock:
+            _gc_runs -= 1
+            if _gc_runs == 0 and _gc_saved is not None:
+                gc.set_threshold(*_gc_saved)
+                _gc_saved = None
 
 
 class _EventCounter:

@@ -99,9 +99,26 @@ def compile_layout(scenario: Scenario) -> Layout:
     for it in site.items:
         if it.supplier:
             supplier_of[it.id] = suppliers[it.supplier]
+    if site.production is not None:
+        # Made items are "supplied" by the plant: their lead time is the routing's processing time
+        # for one day's worth of work plus the release allowance (what a replenishment policy plans with).
+        from twin.sim.production import routing_hours
+
+        prod = site.production
+        for routing in prod.routings:
+            if routing.item not in supplier_of:
+                hours = routing_hours(routing, 1.0) + prod.lead_time_allowance
+                supplier_of[routing.item] = Supplier(id="production", lead_time=LeadTime(mean=f"{hours}h"))
 
     # A SKU exists where an item is demanded, used by a procedure, or stocked at the start.
     found: dict[tuple[str, str], None] = {}
+    if site.production is not None:
+        for routing in site.production.routings:
+            found[(routing.item, site.production.warehouse)] = None
+        for bom in site.production.boms:
+            for comp in bom.components:
+                for ident in (comp.item, *comp.substitutes):
+                    found[(ident, site.production.warehouse)] = None
     for stream in site.demand:
         found[(stream.item, stream.location)] = None
     for proc in site.procedures:
@@ -111,6 +128,10 @@ def compile_layout(scenario: Scenario) -> Layout:
         if isinstance(wh.initial_stock, dict):
             for ident in wh.initial_stock:
                 found[(ident, wh.id)] = None
+    for asset in site.assets:  # spare parts live in the asset's parts store
+        store = asset.parts_store or site.warehouses[0].id
+        for ident in (*asset.repair_parts, *(asset.service.parts if asset.service else ())):
+            found[(ident, store)] = None
     stocked = {i for i, _ in found}
     for it in site.items:
         if it.id not in stocked:

@@ -126,7 +126,11 @@ class PolicyRunner:
             if reason is not None:
                 engine.emit(E.ActionRejected(engine.env.now, name, repr(action), reason))
                 continue
-            if isinstance(action, PlaceOrder):
+            if isinstance(action, PlaceOrder) and engine.production is not None \
+                    and action.supplier is None and engine.production.makes(action.item):
+                # A made item is replenished by a work order, not bought (make to stock).
+                engine.production.replenish(action.item, action.location, float(action.qty), name)
+            elif isinstance(action, PlaceOrder):
                 supplier = (self.engine.supply.suppliers[action.supplier] if action.supplier
                             else self.layout.supplier_of[action.item])
                 engine.supply.place(action.item, action.location, float(action.qty), supplier, name)

@@ -21,14 +21,14 @@ class Scanner:
         self.spec = spec
         self.gen = gen
         self.perfect = spec.misread_rate == 0 and spec.missed_read_rate == 0
-        self._u = np.empty(0)
+        self._u: list[float] = []  # a block of draws, as Python floats (no numpy scalar per scan)
         self._i = 0
 
     def _next(self) -> float:
         if self._i >= len(self._u):
-            self._u = self.gen.random(_BLOCK)
+            self._u = self.gen.random(_BLOCK).tolist()
             self._i = 0
-        u = float(self._u[self._i])
+        u = self._u[self._i]
         self._i += 1
         return u
 

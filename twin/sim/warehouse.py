@@ -1,14 +1,18 @@
 """Warehouse operations: orders, allocation, picking, shipping, receiving, put-away, inspection,
 returns, expiry and cycle counts, with SimPy resources for docks, pickers and counters.
 
-Picking is driven by callbacks on resource requests rather than one process per order: an order
-costs three SimPy events (request, pick time, release), which keeps a large site fast.
+Picking is driven by callbacks rather than one process per order. The pickers are a counted pool
+with the semantics of a ``simpy.Resource`` (first come, first served; a waiting request is granted
+when a release is processed or when a new request comes in), but a pick is three entries on the
+event queue (granted, picked, released), scheduled exactly where the Resource and its timeout
+would schedule their events, without their event objects and queues (see ``Engine.schedule_now``).
 """
 
 from __future__ import annotations
 
 import heapq
-from functools import partial
+from collections import deque
+from heapq import heappush
 from typing import TYPE_CHECKING, Any
 
 import simpy
@@ -17,12 +21,17 @@ from twin.model import events as E
 from twin.model.durations import HOURS_PER_DAY
 from twin.model.site import Warehouse
 from twin.model.state import Sku
+from twin.sim.engine import Call
 from twin.sim.scanners import Scanner
 
 if TYPE_CHECKING:
     from twin.sim.engine import Engine
 
 __all__ = ["WarehouseOps"]
+
+_NORMAL = 1  # SimPy's priority of ordinary events (simpy.events.NORMAL)
+_new = tuple.__new__  # builds an event tuple without the NamedTuple's Python-level __new__
+_OrderPlaced, _Allocated, _Picked, _Shipped = E.OrderPlaced, E.Allocated, E.Picked, E.Shipped
 
 
 class WarehouseOps:
@@ -32,7 +41,9 @@ class WarehouseOps:
         self.id = spec.id
         env = engine.env
         self.env = env
-        self.pickers = simpy.Resource(env, capacity=spec.pickers)
+        self.pickers = spec.pickers  # the pickers' pool (its capacity): see _request
+        self._picking = 0  # pickers busy
+        self._waiting: deque[Call] = deque()  # picks waiting for a picker, first come first served
         self.docks = simpy.Resource(env, capacity=spec.docks)
         self.counters = simpy.Resource(env, capacity=spec.counters) if spec.counters else None
         self.scanner = Scanner(spec.scanner, engine.streams.get("scanner", spec.id))
@@ -48,6 +59,18 @@ class WarehouseOps:
         self.sort_key = policy.sort_key
         self.pick_fixed = spec.pick_time_per_order
         self.pick_line = spec.pick_time_per_line
+        self.ship_time = spec.ship_time
+        self._queue: list[Any] = env._queue  # SimPy's event heap
+        self._eid = env._eid.__next__  # SimPy's event numbering
+        self._next_order = engine.id_counter("order")
+        self._released = Call(self._picker_released)
+        self._on_granted = self._pick_start
+        self._on_picked = self._pick_done
+        # (item, lot, qty) -> the lines of Allocated, Picked and Shipped for an order of one line of
+        # qty taken whole from that lot and picked as booked. Event tuples are immutable, so the
+        # many lines alike (a lot serves hundreds of lines of the same size) share them: less memory
+        # and allocation per line. (At most a few entries per lot received.)
+        self._lines_of: dict[tuple[str, int, float], tuple[Any, Any, Any]] = {}
 
     def start(self) -> None:
         if any(self.shelf_life.values()):
@@ -57,7 +80,7 @@ class WarehouseOps:
 
     def allocate(self, sku: Sku, qty: float) -> list[tuple[str, int, float]]:
         """Lots to take ``qty`` units from, in the allocation policy's order (FEFO by default)."""
-        now = self.env.now
+        now = self.env._now  # type: ignore[attr-defined]
         lots = sku.lots if self.fefo else sorted(
             sku.lots, key=lambda lot: self.sort_key(lot.expiry, lot.received, lot.id))
         out = []
@@ -76,11 +99,50 @@ class WarehouseOps:
 
     def place_order(self, customer: str, lines: tuple[tuple[str, float], ...]) -> None:
         engine = self.engine
-        t = self.env.now
-        order = engine.next_id("order")
+        emit = engine.emit
+        t = self.env._now  # type: ignore[attr-defined]
+        order = self._next_order()
         loc = self.id
-        engine.emit(E.OrderPlaced(t, order, loc, customer, lines))
+        emit(_new(_OrderPlaced, (t, order, loc, customer, lines)))
+        picks: tuple[tuple[str, int, float], ...] | None = None
+        alike = None
+        if len(lines) == 1 and self.fefo:
+            # One line (most orders), FEFO: take it all from the first lot that may give any, if it
+            # holds enough (what ``allocate`` would do); else the general way below.
+            item, qty = lines[0]
+            sku = self.skus[(item, loc)]
+            if type(qty) is float and qty > 0 and sku.on_hand - sku.reserved >= qty:
+                for lot in sku.lots:
+                    free = lot.qty - lot.reserved
+                    if free <= 0 or (lot.expiry is not None and lot.expiry <= t):
+                        continue
+                    if free >= qty:
+                        key = (item, lot.id, qty)
+                        alike = self._lines_of.get(key)
+                        if alike is None:
+                            alike = self._lines_of[key] = (
+                                ((item, lot.id, qty),), ((item, lot.id, qty, qty, qty),), ((item, qty),))
+                        picks = alike[0]
+                        emit(_new(_Allocated, (t, order, loc, picks, (), (), False)))
+                    break
+        if picks is None:
+            picks = self._allocate_order(t, order, lines)
+        if picks:
+            call = Call(self._on_granted, order, picks, alike)
+            if not self._waiting and self._picking < self.pickers:
+                self._picking += 1
+                self.engine.schedule_now((t, _NORMAL, self._eid(), call))
+            else:
+                self._request(call)
+        runner = engine.policies
+        if runner.continuous:
+            runner.after_demand(loc, lines)
+
+    def _allocate_order(self, t: float, order: int, lines: tuple[tuple[str, float], ...]) -> tuple[Any, ...]:
+        """Allocate an order's lines, emit ``Allocated`` and return the picks."""
+        loc = self.id
         skus = self.skus
+        allocate = self.allocate
         picks: list[tuple[str, int, float]] = []
         backordered: list[tuple[str, float]] = []
         lost: list[tuple[str, float]] = []
@@ -89,31 +151,87 @@ class WarehouseOps:
             avail = sku.on_hand - sku.reserved
             take = qty if avail >= qty else (avail if avail > 0 else 0.0)
             if take > 0:
-                got = self.allocate(sku, take)
+                got = allocate(sku, take)
                 picks.extend(got)
                 take = sum(g[2] for g in got) if len(got) != 1 else got[0][2]
             rest = qty - take
             if rest > 1e-9:
                 (lost if item in self.lost_sale else backordered).append((item, rest))
-        engine.emit(E.Allocated(t, order, loc, tuple(picks), tuple(backordered), tuple(lost), False))
-        if picks:
-            self._request_pick(order, tuple(picks))
-        runner = engine.policies
-        if runner.continuous:
-            runner.after_demand(loc, lines)
+        out = tuple(picks)
+        self.engine.emit(_new(E.Allocated, (t, order, loc, out, tuple(backordered), tuple(lost), False)))
+        return out
+
+    # The pickers' pool behaves as simpy.Resource(capacity=pickers): a request joins the queue and
+    # the head of the queue is granted if a picker is free (once per request and per release); a
+    # grant is processed as an event at the time it is made, and so is a release.
 
     def _request_pick(self, order: int, picks: tuple[tuple[str, int, float], ...]) -> None:
-        req = self.pickers.request()
-        req.callbacks.append(partial(self._pick_start, order, picks, req))
+        self._request(Call(self._on_granted, order, picks))
 
-    def _pick_start(self, order: int, picks: tuple[tuple[str, int, float], ...], req: Any, _: Any) -> None:
-        duration = self.pick_fixed + self.pick_line * len(picks)
-        done = self.env.timeout(duration)
-        done.callbacks.append(partial(self._pick_done, order, picks, req))
+    def _request(self, call: Call) -> None:
+        waiting = self._waiting
+        waiting.append(call)
+        if self._picking < self.pickers:
+            self._picking += 1
+            self.engine.schedule_now((self.env._now, _NORMAL, self._eid(), waiting.popleft()))  # type: ignore[attr-defined]
 
-    def _pick_done(self, order: int, picks: tuple[tuple[str, int, float], ...], req: Any, _: Any) -> None:
-        engine = self.engine
-        t = self.env.now
+    def _picker_released(self, _: Any) -> None:
+        if self._waiting and self._picking < self.pickers:
+            self._picking += 1
+            self.engine.schedule_now((self.env._now, _NORMAL, self._eid(), self._waiting.popleft()))  # type: ignore[attr-defined]
+
+    def _pick_start(self, call: Call) -> None:
+        call.fn = self._on_picked
+        heappush(self._queue, (self.env._now + (self.pick_fixed + self.pick_line * len(call.b)),  # type: ignore[attr-defined]
+                               _NORMAL, self._eid(), call))
+
+    def _pick_done(self, call: Call) -> None:
+        t = self.env._now  # type: ignore[attr-defined]
+        order = call.a
+        picks = call.b
+        loc = self.id
+        if len(picks) == 1 and self.scanner.perfect:
+            item, lot, alloc = picks[0]
+            if self.skus[(item, loc)].phantom == 0:
+                # One line picked in full and scanned right (most picks): the general way, inline.
+                engine = self.engine
+                alike = call.c
+                if alike is not None:
+                    _, picked, out = alike
+                else:
+                    picked = ((item, lot, alloc, alloc, alloc),)
+                    out = ((item, alloc),)
+                engine.emit(_new(_Picked, (t, order, loc, picked)))
+                self._picking -= 1
+                engine.schedule_now((t, _NORMAL, self._eid(), self._released))
+                if self.ship_time > 0:
+                    ship = Call(self._ship_later, order, out)
+                    heappush(self._queue, (t + self.ship_time, _NORMAL, self._eid(), ship))
+                    return
+                open_ = engine.state.orders.get(order)
+                complete = open_ is not None and open_[1] - (0 + alloc) <= 1e-9
+                engine.emit(_new(_Shipped, (t, order, loc, out, complete)))
+                if self.return_rate:
+                    self._returns(order, out)
+                return
+        out, short = self._picked(t, order, picks)
+        # Release the picker: the release is processed as an event now, as SimPy's would be.
+        self._picking -= 1
+        self.engine.schedule_now((t, _NORMAL, self._eid(), self._released))
+        if self.ship_time > 0:
+            ship = Call(self._ship_later, order, out)
+            heappush(self._queue, (t + self.ship_time, _NORMAL, self._eid(), ship))
+        else:
+            self._ship(order, out)
+        if short:
+            skus = self.skus
+            for item, _lot, alloc, qty, _s in short:
+                if qty < alloc:
+                    self.serve_backlog(skus[(item, loc)])
+
+    def _picked(self, t: float, order: int, picks: tuple[tuple[str, int, float], ...]) -> Any:
+        """Emit ``Picked`` for the general case; returns the lines to ship and the picked lines if
+        any came up short (else False)."""
         loc = self.id
         skus = self.skus
         record = self.scanner.record
@@ -134,34 +252,31 @@ class WarehouseOps:
             lines.append((item, lot, alloc, qty, scanned))
             if qty > 0:
                 shipped[item] = shipped.get(item, 0.0) + qty
-        engine.emit(E.Picked(t, order, loc, tuple(lines)))
-        self.pickers.release(req)
-        out = tuple(shipped.items())
-        if self.spec.ship_time > 0:
-            done = self.env.timeout(self.spec.ship_time)
-            done.callbacks.append(lambda _: self._ship(order, out))
-        else:
-            self._ship(order, out)
-        if any(ln[3] < ln[2] for ln in lines):
-            for item, _lot, alloc, qty, _s in lines:
-                if qty < alloc:
-                    self.serve_backlog(skus[(item, loc)])
+        self.engine.emit(_new(E.Picked, (t, order, loc, tuple(lines))))
+        return tuple(shipped.items()), (lines if any(ln[3] < ln[2] for ln in lines) else False)
+
+    def _ship_later(self, call: Call) -> None:
+        self._ship(call.a, call.b)
 
     def _ship(self, order: int, lines: tuple[tuple[str, float], ...]) -> None:
         engine = self.engine
         if not lines:
             return
         open_ = engine.state.orders.get(order)
-        shipped = sum(q for _, q in lines)
+        shipped = sum(q for _, q in lines) if len(lines) != 1 else 0 + lines[0][1]  # sum() of one line
         complete = open_ is not None and open_[1] - shipped <= 1e-9
-        engine.emit(E.Shipped(self.env.now, order, self.id, lines, complete))
+        engine.emit(_new(E.Shipped, (self.env._now, order, self.id, lines, complete)))  # type: ignore[attr-defined]
         if self.return_rate:
-            for item, qty in lines:
-                rate = self.return_rate.get(item)
-                if rate:
-                    n = float(self.ops_gen.binomial(int(qty), rate))
-                    if n > 0:
-                        self.env.process(self._return(order, item, n))
+            self._returns(order, lines)
+
+    def _returns(self, order: int, lines: tuple[tuple[str, float], ...]) -> None:
+        """Some of what was shipped comes back later."""
+        for item, qty in lines:
+            rate = self.return_rate.get(item)
+            if rate:
+                n = float(self.ops_gen.binomial(int(qty), rate))
+                if n > 0:
+                    self.env.process(self._return(order, item, n))
 
     def serve_backlog(self, sku: Sku) -> None:
         """Give newly available stock to waiting backorders, oldest first."""

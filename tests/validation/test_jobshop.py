@@ -1,0 +1,53 @@
+"""CP-SAT on the job-shop instances of ../shared/validation/jobshop with proven optimal makespans.
+
+The instances are read by the project's own loader (policies.scheduling.parse_jobshop). ft06 and
+la01-la05 must be proved optimal (status OPTIMAL, makespan = published optimum); ft10 takes 20-30 s
+on two workers and runs only with --runslow (marked slow).
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+
+import pytest
+
+from policies.scheduling import check_schedule, dispatch, parse_jobshop, solve_cp_sat
+from tests.validation.conftest import VALIDATION
+
+FOLDER = VALIDATION / "jobshop"
+
+
+def optima() -> dict[str, int]:
+    path = FOLDER / "optima.csv"
+    if not path.is_file():
+        pytest.skip(f"validation data not found at {path}")
+    with path.open() as fh:
+        return {r["instance"]: int(r["optimal_makespan"]) for r in csv.DictReader(fh)}
+
+
+@pytest.mark.parametrize("name", ["ft06", "la01", "la02", "la03", "la04", "la05"])
+def test_cp_sat_proves_the_optimum(name: str) -> None:
+    jobs = parse_jobshop((FOLDER / f"{name}.txt").read_text(), name)
+    sched = solve_cp_sat(jobs, "makespan", time_limit=60, workers=2)
+    assert sched.status == "OPTIMAL"
+    assert sched.makespan == optima()[name]
+    assert check_schedule(jobs, sched) == []
+
+
+@pytest.mark.parametrize("rule", ["fifo", "edd", "spt", "critical_ratio"])
+@pytest.mark.parametrize("name", ["ft06", "la01"])
+def test_dispatch_rules_are_feasible_and_not_below_the_optimum(name: str, rule: str) -> None:
+    jobs = parse_jobshop((FOLDER / f"{name}.txt").read_text(), name)
+    sched = dispatch(jobs, rule)  # type: ignore[arg-type]
+    assert check_schedule(jobs, sched) == []
+    assert sched.makespan >= optima()[name]
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not os.environ.get("TWIN_SLOW"), reason="ft10 takes 20-30 s; set TWIN_SLOW=1 to run it")
+def test_ft10_within_two_percent() -> None:
+    jobs = parse_jobshop((FOLDER / "ft10.txt").read_text(), "ft10")
+    sched = solve_cp_sat(jobs, "makespan", time_limit=60, workers=2)
+    assert sched.makespan <= 930 * 1.02
+    assert check_schedule(jobs, sched) == []

@@ -1,0 +1,60 @@
+"""Cross-reference checks of a site's maintenance data (assets, technicians, sensors, requests),
+called by the scenario loader so each problem is reported as FILE:LINE: path: message."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from twin.errors import Problem
+from twin.model.site import Site
+
+__all__ = ["maintenance_problems"]
+
+Add = Callable[[tuple[str | int, ...], str], None]
+
+
+def maintenance_problems(site: Site, add: Add) -> list[Problem]:
+    """Report every problem through ``add(path, message)``; returns [] (the problems go to ``add``)."""
+    items = {it.id for it in site.items}
+    warehouses = {w.id for w in site.warehouses}
+    assets = {a.id for a in site.assets}
+    for kind, ids in (("asset", [a.id for a in site.assets]), ("technician", [t.id for t in site.technicians]),
+                      ("sensor", [s.id for s in site.sensors])):
+        seen: set[str] = set()
+        for n, ident in enumerate(ids):
+            if ident in seen:
+                add(("site", f"{kind}s", n, "id"), f"duplicate {kind} id {ident!r}")
+            seen.add(ident)
+    skills = {s for t in site.technicians for s in t.skills}
+    for n, a in enumerate(site.assets):
+        for ident in a.repair_parts:
+            if ident not in items:
+                add(("site", "assets", n, "repair_parts", ident), f"unknown item {ident!r}")
+        if a.parts_store is not None and a.parts_store not in warehouses:
+            add(("site", "assets", n, "parts_store"), f"unknown warehouse {a.parts_store!r}")
+        if a.skill not in skills:
+            add(("site", "assets", n, "skill"),
+                f"no technician has skill {a.skill!r}: its repairs would never be done; "
+                "add it to a technician's skills")
+        if a.service is not None:
+            for ident in a.service.parts:
+                if ident not in items:
+                    add(("site", "assets", n, "service", "parts", ident), f"unknown item {ident!r}")
+            skill = a.service.skill or a.skill
+            if skill not in skills:
+                add(("site", "assets", n, "service", "skill"), f"no technician has skill {skill!r}")
+    for n, s in enumerate(site.sensors):
+        if s.attached_to not in assets and s.attached_to not in warehouses:
+            add(("site", "sensors", n, "attached_to"), f"unknown asset or warehouse {s.attached_to!r}")
+        if s.cooled_by is not None and s.cooled_by not in assets:
+            add(("site", "sensors", n, "cooled_by"), f"unknown asset {s.cooled_by!r}")
+        if s.excursion is not None and s.kind != "temperature":
+            add(("site", "sensors", n, "excursion"), "only a temperature sensor can have an excursion rule")
+    req = site.repair_requests
+    if req is not None:
+        for k, ident in enumerate(req.assets):
+            if ident not in assets:
+                add(("site", "repair_requests", "assets", k), f"unknown asset {ident!r}")
+        if req.skill not in skills:
+            add(("site", "repair_requests", "skill"), f"no technician has skill {req.skill!r}")
+    return []
