@@ -18,7 +18,7 @@ demo: install
 		--out out/compare-hospital-baseline-vs-hospital-mass-casualty
 
 test: install
-	$(BIN)/ruff check twin policies tests bench
+	$(BIN)/ruff check twin policies tests bench api visual
 	$(BIN)/mypy
 	$(BIN)/pytest
 

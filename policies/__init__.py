@@ -1,6 +1,6 @@
 """Pure decision code: observations in, actions out. Nothing here imports an engine or a face."""
 
-from policies import inventory, maintenance
+from policies import dispatch, inventory, maintenance
 from policies.base import POLICIES, PolicyLoadError, load_policy, policy_params_model
 
-__all__ = ["inventory", "maintenance", "POLICIES", "PolicyLoadError", "load_policy", "policy_params_model"]
+__all__ = ["dispatch", "inventory", "maintenance", "POLICIES", "PolicyLoadError", "load_policy", "policy_params_model"]

@@ -155,7 +155,7 @@ def _direction_word(kpi: str, diff: float) -> str:
 
     if diff == 0 or math.isnan(diff):
         return ""
-    return "better" if diff * KPI_DIRECTION.get(kpi, -1) > 0 else "worse"
+    return "better" if diff * KPI_DIRECTION[kpi] > 0 else "worse"
 
 
 @app.command()
@@ -334,9 +334,15 @@ def validate(files: Annotated[list[Path], typer.Argument(help="scenario files")]
 
 
 @app.command()
-def schema() -> None:
-    """Print the JSON Schema of scenario files (for editor completion)."""
+def schema(events: Annotated[bool, typer.Option("--events", help="the live event envelope instead")] = False) -> None:
+    """Print the JSON Schema of scenario files (for editor completion), or with --events of live events."""
     from twin.model.scenario import Scenario
+
+    if events:
+        from twin.live_schema import event_json_schema
+
+        sys.stdout.write(json.dumps(event_json_schema(), indent=2) + "\n")
+        return
 
     doc = Scenario.model_json_schema(by_alias=True)
     site = doc["properties"]["site"]
@@ -350,8 +356,22 @@ def schema() -> None:
 
 def _mount() -> None:
     from twin.cli_runs import runs_app
+    from twin.cli_solve import solve_app
 
     app.add_typer(runs_app, name="runs", help="The run registry: list, show and remove recorded runs.")
+    app.add_typer(solve_app, name="solve", help="Solvers on standard instance files: twin solve cvrp FILE.vrp.")
+    from twin.cli_regress import regress
+
+    app.command("regress")(regress)
+    from twin.cli_forecast import register as register_forecast
+
+    register_forecast(app)
+    from twin.cli_live import mount as mount_live  # serve, live, keys, audit, trace (issue 7)
+
+    mount_live(app)
+    from twin.cli_view import register as register_view  # view (issue 8)
+
+    register_view(app)
 
 
 _mount()

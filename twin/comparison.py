@@ -26,6 +26,7 @@ from twin.errors import TwinError
 from twin.executors import Executor, make_executor
 from twin.experiment import Job, ReplicationResult, run_job
 from twin.model.durations import HOURS_PER_DAY, format_duration
+from twin.model.forecast import FORECAST_KPI_NAMES
 from twin.model.scenario import KPI_NAMES, Scenario
 from twin.scenario import load_scenario, scenario_digest
 from twin.stats import mean_ci
@@ -35,9 +36,19 @@ __all__ = ["KPI_DIRECTION", "Ranking", "WarmupChoice", "PrecisionReport", "Compa
            "select_subset", "paired_differences"]
 
 # +1: more is better; -1: less is better.
-KPI_DIRECTION: dict[str, int] = {k: -1 for k in KPI_NAMES} | {
-    "fill_rate": 1, "order_fill_rate": 1, "cycle_service_level": 1, "inventory_turns": 1,
-}
+# KPIs not listed (costs, backlogs, times, spoilage) are lower-is-better.
+HIGHER_IS_BETTER = frozenset({
+    "fill_rate", "order_fill_rate", "cycle_service_level", "inventory_turns", "availability", "mtbf", "oee",
+    "throughput", "on_time_completion", "on_time_in_full", "satisfaction",
+})
+
+
+class _Direction(dict[str, int]):
+    def __missing__(self, key: str) -> int:
+        return 1 if key in HIGHER_IS_BETTER else -1
+
+
+KPI_DIRECTION: dict[str, int] = _Direction({k: (1 if k in HIGHER_IS_BETTER else -1) for k in KPI_NAMES})
 
 
 @dataclass
@@ -130,7 +141,7 @@ def paired_differences(kpis: pd.DataFrame, names: list[str], kpi_names: Sequence
 
 def select_subset(kpis: pd.DataFrame, names: list[str], kpi: str, alpha: float = 0.05) -> Ranking:
     """Nelson et al. (2001) screening: the scenarios that could be best for ``kpi``."""
-    direction = KPI_DIRECTION.get(kpi, -1)
+    direction = KPI_DIRECTION[kpi]
     y = np.array([kpis.loc[n][kpi].to_numpy(dtype=float) for n in names]) * direction  # larger is better
     k, n = y.shape
     means = y.mean(axis=1)
@@ -232,6 +243,8 @@ def compare(
     names = _unique_names(loaded)
     seed = seed if seed is not None else loaded[0].seed
     kpi_names = [k for k in KPI_NAMES if any(k in sc.kpis for sc in loaded)]
+    if any(sc.policies.forecast is not None for sc in loaded):  # issue 10: what forecasting is worth
+        kpi_names += list(FORECAST_KPI_NAMES)
     if rank_kpi not in KPI_NAMES:
         raise TwinError(f"unknown KPI {rank_kpi!r} to rank by; use one of {', '.join(KPI_NAMES)}")
     n = replications or max(sc.replications for sc in loaded)
@@ -259,6 +272,8 @@ def compare(
                     progress(sum(len(v) for v in results.values()), target_n * len(names))
             done = target_n
             kpis = _frame(results, names)
+            # Domain KPIs (maintenance, production, fleet, forecasting) come with the results.
+            kpi_names += [c for c in kpis.columns if c not in KPI_NAMES and c not in kpi_names]
             summary = _summary(kpis, names, kpi_names)
             worst = _relative_half_widths(summary, kpi_names)
             if precision is None:

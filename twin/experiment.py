@@ -16,8 +16,12 @@ import pandas as pd
 
 from twin.executors import Executor, make_executor
 from twin.kpi import KpiWindow, compute_kpis, daily_levels, events_frame, level_series
+from twin.kpi_fleet import fleet_kpis, has_fleet
 from twin.kpi_maintenance import has_maintenance, maintenance_kpis
 from twin.model.assets import MAINTENANCE_KPI_NAMES
+from twin.model.floor import FLOOR_KPI_NAMES
+from twin.model.forecast import FORECAST_KPI_NAMES
+from twin.model.network import FLEET_KPI_NAMES
 from twin.model.production import PRODUCTION_KPI_NAMES
 from twin.model.scenario import Scenario
 from twin.sim.engine import run_replication
@@ -96,6 +100,19 @@ def run_job(job: Job) -> ReplicationResult:
         kpis.update(production_kpis(out.log.events, window.warmup, window.horizon))
     if has_maintenance(scenario):
         kpis.update(maintenance_kpis(out.log.events, scenario, window.warmup, window.horizon))
+    if has_fleet(scenario):
+        fleet = fleet_kpis(out.log.events, scenario, window.warmup, window.horizon)
+        # Cold-chain excursions of stores (maintenance sensors) and of reefers on the road add up.
+        fleet["cold_chain_excursions"] += kpis.get("cold_chain_excursions", 0.0)
+        kpis.update(fleet)
+    if any(wh.floor is not None for wh in scenario.site.warehouses):  # issue 8
+        from twin.kpi_floor import floor_kpis
+
+        kpis.update(floor_kpis(out.log.events, window.warmup, window.horizon))
+    if scenario.policies.forecast is not None:
+        from twin.kpi_forecast import forecast_kpis
+
+        kpis.update(forecast_kpis(df, scenario, params, window.warmup, window.horizon))
     daily = daily_levels(level_series(df), params, horizon) if scenario.record_levels else pd.DataFrame()
     if job.trace:
         Path(job.trace).parent.mkdir(parents=True, exist_ok=True)
@@ -158,6 +175,9 @@ def collect(scenario: Scenario, seed: int, results: list[ReplicationResult]) -> 
     names = list(scenario.kpis)
     names += [k for k in MAINTENANCE_KPI_NAMES if k in kpis.columns and k not in names]
     names += [k for k in PRODUCTION_KPI_NAMES if k in kpis.columns and k not in names]
+    names += [k for k in FLEET_KPI_NAMES if k in kpis.columns and k not in names]
+    names += [k for k in FORECAST_KPI_NAMES if k in kpis.columns and k not in names]
+    names += [k for k in FLOOR_KPI_NAMES if k in kpis.columns and k not in names]
     frames = [r.events.assign(replication=r.replication) for r in results if len(r.events)]
     events = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
     dailies = [r.daily.assign(replication=r.replication) for r in results if len(r.daily)]

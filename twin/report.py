@@ -87,13 +87,13 @@ def _ci(lo: Any, hi: Any) -> str:
 
 
 def _direction(kpi: str) -> str:
-    return "higher is better" if KPI_DIRECTION.get(kpi, -1) > 0 else "lower is better"
+    return "higher is better" if KPI_DIRECTION[kpi] > 0 else "lower is better"
 
 
 def _verdict(kpi: str, diff: float) -> str:
     if _nan(diff):
         return DASH
-    signed = diff * KPI_DIRECTION.get(kpi, -1)
+    signed = diff * KPI_DIRECTION[kpi]
     return "better" if signed > 0 else "worse" if signed < 0 else "same"
 
 
@@ -211,7 +211,7 @@ def _bar_plot(r: ComparisonResult, kpis: list[str]) -> Figure:
         err = np.nan_to_num(np.vstack([mean - s["ci_low"].to_numpy(dtype=float),
                                        s["ci_high"].to_numpy(dtype=float) - mean]))
         ax.bar(x, np.nan_to_num(mean), yerr=err, color=colours, capsize=4, ecolor="black")
-        ax.set_title(f"{k} ({'↑' if KPI_DIRECTION.get(k, -1) > 0 else '↓'} better)", fontsize=9)
+        ax.set_title(f"{k} ({'↑' if KPI_DIRECTION[k] > 0 else '↓'} better)", fontsize=9)
         ax.set_xticks(x, [str(i + 1) for i in x], fontsize=8)
         ax.tick_params(axis="y", labelsize=8)
     _legend(fig, r.names, colours, numbered=True)

@@ -19,6 +19,8 @@ from pydantic import ValidationError
 
 from policies.base import PolicyLoadError, policy_params_model
 from twin.errors import Problem, ScenarioError
+from twin.fleet_checks import fleet_problems
+from twin.floor_checks import floor_problems
 from twin.maintenance_checks import maintenance_problems
 from twin.model.scenario import Scenario
 from twin.model.site import Site
@@ -319,6 +321,8 @@ def _cross_reference(scenario: Scenario, origins: Origins, default_file: str) ->
                 elif qty < 0:
                     add(("site", "warehouses", n, "initial_stock", ident), f"negative quantity {qty}")
     problems.extend(maintenance_problems(site, add))
+    fleet_problems(scenario, add)
+    problems.extend(floor_problems(site, lambda loc: _locate(origins, loc, default_file)))  # issue 8
     for n, dis in enumerate(scenario.disruptions):
         if dis.supplier is not None and dis.supplier not in suppliers:
             add(("disruptions", n, "supplier"), f"unknown supplier {dis.supplier!r}")
@@ -339,7 +343,7 @@ def _policy_problems(scenario: Scenario, origins: Origins, default_file: str) ->
     problems: list[Problem] = []
     for domain in type(scenario.policies).model_fields:
         ref = getattr(scenario.policies, domain)
-        if ref is None:
+        if ref is None or domain == "forecast":  # forecast settings are checked by their own model
             continue
         try:
             model = policy_params_model(ref.use)

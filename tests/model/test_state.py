@@ -353,8 +353,10 @@ def test_event_rows_reproduce_the_counters_for_every_event_type() -> None:
         E.DisruptionEnded(40.0, "demand_surge", "*"),
         E.ActionRejected(41.0, "s_S", "x", "y"),
     ]
-    # Production events have the same check in tests/test_production.py; maintenance events move no stock.
-    others = {c.__name__ for c in (*E.PRODUCTION_EVENTS, *E.MAINTENANCE_EVENTS)}
+    # Production events have the same check in tests/test_production.py; maintenance and transport
+    # events move no stock (tests/test_fleet.py checks the transport ones).
+    others = {c.__name__ for c in (*E.PRODUCTION_EVENTS, *E.MAINTENANCE_EVENTS, *E.FLEET_EVENTS,
+                                   *E.FLOOR_EVENTS)}  # floor tours move no stock (tests/test_floor.py)
     assert {type(e).__name__ for e in events} == set(E.EVENT_TYPES) - others
     state = fresh()
     for n, ev in enumerate(events, 1):

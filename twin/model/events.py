@@ -14,6 +14,8 @@ import hashlib
 from collections.abc import Iterator
 from typing import Any, NamedTuple
 
+from twin.model.floor_events import FLOOR_EVENTS, PickTravelled, floor_row
+
 __all__ = [
     "OrderPlaced",
     "Allocated",
@@ -53,6 +55,22 @@ __all__ = [
     "ProductionScrapped",
     "ProductionReceived",
     "PRODUCTION_EVENTS",
+    "ConsignmentReady",
+    "VehicleDispatched",
+    "Delivered",
+    "DeliveryUnserved",
+    "VehicleReturned",
+    "RoadClosed",
+    "RoadReopened",
+    "VehicleBrokeDown",
+    "VehicleRepaired",
+    "Rerouted",
+    "Refuelled",
+    "CrewAssigned",
+    "ReeferFailed",
+    "FLEET_EVENTS",
+    "PickTravelled",
+    "FLOOR_EVENTS",
     "EVENT_TYPES",
     "Event",
     "EventLog",
@@ -421,6 +439,125 @@ class ProductionReceived(NamedTuple):
     qty: float
 
 
+# -- transport (issue 5): consignments, trips, deliveries, roads, vehicles ------------------------
+
+
+class ConsignmentReady(NamedTuple):
+    """Shipped goods for a network node wait at the warehouse dock for a vehicle."""
+
+    t: float
+    consignment: int
+    order: int
+    origin: str
+    destination: str
+    weight: float
+    volume: float
+    priority: int
+    due: float
+
+
+class VehicleDispatched(NamedTuple):
+    """A vehicle leaves its warehouse (loaded) with consignments in this order; ``km`` planned."""
+
+    t: float
+    trip: int
+    vehicle: str
+    origin: str
+    consignments: tuple[int, ...]
+    km: float
+
+
+class Delivered(NamedTuple):
+    t: float
+    trip: int
+    vehicle: str
+    consignment: int
+    order: int
+    node: str
+    priority: int
+    due: float
+    late: bool
+    spoiled: bool
+
+
+class DeliveryUnserved(NamedTuple):
+    """A consignment that cannot be delivered (heavier than any vehicle, unreachable, ...)."""
+
+    t: float
+    consignment: int
+    order: int
+    node: str
+    reason: str
+
+
+class VehicleReturned(NamedTuple):
+    """A trip ends back at the depot: its km, hours and cost (km and hours at the vehicle's rates)."""
+
+    t: float
+    trip: int
+    vehicle: str
+    km: float
+    hours: float
+    cost: float
+
+
+class RoadClosed(NamedTuple):
+    t: float
+    a: str
+    b: str
+
+
+class RoadReopened(NamedTuple):
+    t: float
+    a: str
+    b: str
+
+
+class VehicleBrokeDown(NamedTuple):
+    t: float
+    vehicle: str
+    trip: int
+
+
+class VehicleRepaired(NamedTuple):
+    t: float
+    vehicle: str
+    trip: int
+
+
+class Rerouted(NamedTuple):
+    """A trip under way changes its plan (a road closed, a breakdown, a stop became unreachable);
+    ``stops`` are the consignments still to deliver, in the new order."""
+
+    t: float
+    trip: int
+    vehicle: str
+    reason: str
+    stops: tuple[int, ...]
+
+
+class Refuelled(NamedTuple):
+    t: float
+    vehicle: str
+    hours: float
+
+
+class CrewAssigned(NamedTuple):
+    """Driver and escort crews for a trip (a convoy that needs an escort waits for one)."""
+
+    t: float
+    trip: int
+    crew: tuple[str, ...]
+
+
+class ReeferFailed(NamedTuple):
+    """A reefer's cooling fails during a trip: cold cargo spoils unless delivered in time."""
+
+    t: float
+    vehicle: str
+    trip: int
+
+
 Event = (
     OrderPlaced
     | Allocated
@@ -458,6 +595,35 @@ Event = (
     | MaterialIssued
     | ProductionScrapped
     | ProductionReceived
+    | ConsignmentReady
+    | VehicleDispatched
+    | Delivered
+    | DeliveryUnserved
+    | VehicleReturned
+    | RoadClosed
+    | RoadReopened
+    | VehicleBrokeDown
+    | VehicleRepaired
+    | Rerouted
+    | Refuelled
+    | CrewAssigned
+    | ReeferFailed
+)
+
+FLEET_EVENTS: tuple[type, ...] = (
+    ConsignmentReady,
+    VehicleDispatched,
+    Delivered,
+    DeliveryUnserved,
+    VehicleReturned,
+    RoadClosed,
+    RoadReopened,
+    VehicleBrokeDown,
+    VehicleRepaired,
+    Rerouted,
+    Refuelled,
+    CrewAssigned,
+    ReeferFailed,
 )
 
 PRODUCTION_EVENTS: tuple[type, ...] = (
@@ -507,6 +673,8 @@ EVENT_TYPES: dict[str, type] = {
         ActionRejected,
         *MAINTENANCE_EVENTS,
         *PRODUCTION_EVENTS,
+        *FLEET_EVENTS,
+        *FLOOR_EVENTS,
     )
 }
 
@@ -614,12 +782,50 @@ def event_rows(seq: int, ev: Any, lot_qty: dict[tuple[str, str, int], float]) ->
         yield from _production_rows(seq, kind, ev)
     elif kind in _MAINTENANCE_NAMES:
         yield _maintenance_row(seq, kind, ev)
+    elif kind in _FLEET_NAMES:
+        yield _fleet_row(seq, kind, ev)
+    elif kind == "PickTravelled":
+        yield floor_row(seq, ev)
     else:  # pragma: no cover - every type above is listed in EVENT_TYPES
         raise TypeError(f"no flat view for event type {kind}")
 
 
 _MAINTENANCE_NAMES = frozenset(cls.__name__ for cls in MAINTENANCE_EVENTS)
 _PRODUCTION_NAMES = frozenset(cls.__name__ for cls in PRODUCTION_EVENTS)
+_FLEET_NAMES = frozenset(cls.__name__ for cls in FLEET_EVENTS)
+
+
+def _fleet_row(seq: int, kind: str, ev: Any) -> Row:
+    """Transport events touch no stock counter (the goods left the stock when shipped): ``order`` is
+    the customer order (or the trip), ``item`` the vehicle, ``location`` the node, ``qty`` the main
+    number (km, weight, cost), ``info`` the rest."""
+    t = ev.t
+    if kind == "ConsignmentReady":
+        return (seq, t, kind, ev.order, "", ev.destination, ev.consignment, ev.weight, 0.0, 0.0, 0.0, 0.0,
+                f"from={ev.origin} p{ev.priority} due={ev.due!r}")
+    if kind == "VehicleDispatched":
+        return (seq, t, kind, ev.trip, ev.vehicle, ev.origin, -1, ev.km, 0.0, 0.0, 0.0, 0.0,
+                " ".join(map(str, ev.consignments)))
+    if kind == "Delivered":
+        info = ("late" if ev.late else "on_time") + (" spoiled" if ev.spoiled else "")
+        return (seq, t, kind, ev.order, ev.vehicle, ev.node, ev.consignment, float(ev.priority), 0.0, 0.0, 0.0,
+                0.0, info)
+    if kind == "DeliveryUnserved":
+        return (seq, t, kind, ev.order, "", ev.node, ev.consignment, 0.0, 0.0, 0.0, 0.0, 0.0, ev.reason)
+    if kind == "VehicleReturned":
+        return (seq, t, kind, ev.trip, ev.vehicle, "", -1, ev.km, 0.0, 0.0, 0.0, 0.0,
+                f"hours={ev.hours!r} cost={ev.cost!r}")
+    if kind in ("RoadClosed", "RoadReopened"):
+        return (seq, t, kind, -1, "", f"{ev.a}-{ev.b}", -1, 0.0, 0.0, 0.0, 0.0, 0.0, "")
+    if kind == "Rerouted":
+        return (seq, t, kind, ev.trip, ev.vehicle, "", -1, 0.0, 0.0, 0.0, 0.0, 0.0,
+                f"{ev.reason}: {' '.join(map(str, ev.stops))}")
+    if kind == "Refuelled":
+        return (seq, t, kind, -1, ev.vehicle, "", -1, ev.hours, 0.0, 0.0, 0.0, 0.0, "")
+    if kind == "CrewAssigned":
+        return (seq, t, kind, ev.trip, "", "", -1, 0.0, 0.0, 0.0, 0.0, 0.0, " ".join(ev.crew))
+    # VehicleBrokeDown, VehicleRepaired, ReeferFailed
+    return (seq, t, kind, ev.trip, ev.vehicle, "", -1, 0.0, 0.0, 0.0, 0.0, 0.0, "")
 
 
 def _production_rows(seq: int, kind: str, ev: Any) -> Iterator[Row]:

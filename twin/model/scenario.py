@@ -7,6 +7,7 @@ from typing import Any, Literal
 from pydantic import Field, model_validator
 
 from twin.model.durations import Duration
+from twin.model.forecast import ForecastSettings
 from twin.model.site import Site, Strict
 
 __all__ = ["PolicyRef", "Disruption", "Costing", "Policies", "Scenario", "KPI_NAMES"]
@@ -40,21 +41,29 @@ class Policies(Strict):
     allocation: PolicyRef = PolicyRef(use="fefo")
     cycle_count: PolicyRef | None = Field(None, description="e.g. {use: abc_cycle_count}; none = no counting")
     maintenance: PolicyRef | None = Field(None, description="e.g. {use: preventive}; none = reactive")
+    forecast: ForecastSettings | None = Field(
+        None, description="plan replenishment from forecasts re-fitted in the run, e.g. {use: auto, retrain: 1w}; "
+        "none = plan from the site's stated demand law")
+    dispatch: PolicyRef | None = Field(None, description="e.g. {use: vrp} or {use: nearest}; default vrp "
+                                       "on sites with vehicles")
 
 
 class Disruption(Strict):
     at: Duration
-    kind: Literal["demand_surge", "supplier_outage", "stock_freeze"]
+    kind: Literal["demand_surge", "supplier_outage", "stock_freeze", "road_closure"]
     duration: Duration
     items: str = Field("*", description="'*', 'class:A', 'storage:cold', 'category:X' or item ids, comma separated")
     factor: float = Field(1.0, ge=0, description="demand multiplier (demand_surge)")
     supplier: str | None = None
     procedures: float | None = Field(None, ge=0, description="procedure-rate multiplier during a demand surge")
+    road: tuple[str, str] | None = Field(None, description="road_closure: the two nodes the road links")
 
     @model_validator(mode="after")
     def _fields_for_kind(self) -> Disruption:
         if self.kind == "supplier_outage" and not self.supplier:
             raise ValueError("a supplier_outage needs 'supplier'")
+        if self.kind == "road_closure" and not self.road:
+            raise ValueError("a road_closure needs 'road: [node, node]'")
         return self
 
 

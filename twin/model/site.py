@@ -11,6 +11,8 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from twin.model.assets import Asset, RepairRequests, Sensor, Technician
 from twin.model.durations import Duration
+from twin.model.floor import FloorSpec
+from twin.model.network import Crew, EmergencyOrders, Network, Vehicle
 from twin.model.production import ProductionSpec
 
 __all__ = [
@@ -55,6 +57,8 @@ class Item(Strict):
     unmet: Literal["backorder", "lost_sale"] = "backorder"
     supplier: str | None = Field(None, description="supplier id; default: the first supplier that lists the item")
     return_rate: float = Field(0.0, ge=0, le=1, description="fraction of shipped units returned")
+    weight: float = Field(1.0, ge=0, description="kg per unit (vehicle loads)")
+    volume: float = Field(0.0, ge=0, description="m3 per unit (vehicle loads)")
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, validate_default=True)
 
@@ -91,6 +95,8 @@ class Warehouse(Strict):
     initial_stock: dict[str, float] | Literal["policy"] = Field(
         "policy", description="units on hand at the start per item, or 'policy' to start at the policy's target"
     )
+    # Floor (issue 8): see twin.model.floor. A warehouse without a floor picks as before.
+    floor: FloorSpec | None = Field(None, description="floor grid: racks, aisles, docks; picks walk it")
 
 
 class LeadTime(Strict):
@@ -196,3 +202,8 @@ class Site(Strict):
     repair_requests: RepairRequests | None = None
     # Production (issue 3): see twin.model.production. A site without it runs as before.
     production: ProductionSpec | None = None
+    # Transport (issue 5): see twin.model.network. A site without a network runs as before.
+    network: Network | None = None
+    vehicles: list[Vehicle] = Field(default_factory=list)
+    crews: list[Crew] = Field(default_factory=list)
+    emergencies: EmergencyOrders | None = None

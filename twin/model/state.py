@@ -14,6 +14,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from twin.model import events as ev
+from twin.model.fleet_state import HANDLERS as _FLEET_HANDLERS
+from twin.model.fleet_state import FleetState
+from twin.model.floor_events import HANDLERS as _FLOOR_HANDLERS
 from twin.model.maintenance_state import HANDLERS as _MAINTENANCE_HANDLERS
 from twin.model.maintenance_state import MaintenanceState
 from twin.model.production_state import HANDLERS as _PRODUCTION_HANDLERS
@@ -152,6 +155,7 @@ class State:
     next_adjustment_lot: int = -1
     maintenance: MaintenanceState = field(default_factory=MaintenanceState)  # assets, work orders
     production: ProductionState = field(default_factory=ProductionState)  # production work orders
+    fleet: FleetState = field(default_factory=FleetState)  # consignments, trips, closed roads
 
     @classmethod
     def empty(cls, skus: Iterable[tuple[str, str]]) -> State:
@@ -434,6 +438,8 @@ HANDLERS: dict[type, Callable[[State, Any], None]] = {
 }
 HANDLERS.update(_MAINTENANCE_HANDLERS)
 HANDLERS.update(_PRODUCTION_HANDLERS)
+HANDLERS.update(_FLEET_HANDLERS)
+HANDLERS.update(_FLOOR_HANDLERS)  # issue 8: floor tours move no stock
 
 
 def apply(state: State, event: Any) -> None:

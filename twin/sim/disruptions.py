@@ -26,6 +26,9 @@ class DisruptionProcess:
         env = self.engine.env
         engine = self.engine
         yield env.timeout(d.at)
+        if d.kind == "road_closure":
+            yield from self._road_closure(d)
+            return
         target = d.supplier if d.kind == "supplier_outage" else d.items
         until = d.at + d.duration
         engine.emit(E.DisruptionStarted(env.now, d.kind, str(target), d.factor, until))
@@ -49,3 +52,14 @@ class DisruptionProcess:
                 touched.add((item, loc))
         for item, loc in sorted(touched):
             engine.warehouses[loc].serve_backlog(engine.state.skus[(item, loc)])
+
+    def _road_closure(self, d: Disruption) -> Any:
+        """Close a road, reopen it after ``duration``; the fleet re-routes around it meanwhile."""
+        env = self.engine.env
+        assert d.road is not None
+        a, b = d.road
+        self.engine.emit(E.DisruptionStarted(env.now, d.kind, f"{a}-{b}", d.factor, d.at + d.duration))
+        self.engine.emit(E.RoadClosed(env.now, a, b))
+        yield env.timeout(d.duration)
+        self.engine.emit(E.RoadReopened(env.now, a, b))
+        self.engine.emit(E.DisruptionEnded(env.now, d.kind, f"{a}-{b}"))

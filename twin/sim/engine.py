@@ -129,6 +129,20 @@ class Engine:
             from twin.sim.production import ProductionModel
 
             self.production = ProductionModel(self)
+        # Vehicles and deliveries (issue 5): only on sites with a network and vehicles.
+        self.fleet: Any = None
+        if scenario.site.network is not None and scenario.site.vehicles:
+            from twin.sim.fleet import FleetModel
+
+            self.fleet = FleetModel(self)
+            for wh in self.warehouses.values():
+                wh.attach_fleet(self.fleet)
+        # Floors (issue 8): picks walk the grid, only in warehouses that have a floor.
+        self.floors: dict[str, Any] = {}
+        if any(wh.floor is not None for wh in scenario.site.warehouses):
+            from twin.sim.floor import attach_floors
+
+            self.floors = attach_floors(self)
 
     def emit(self, event: Any) -> None:
         """Record an event and apply it to the state (the engine's only way to change state)."""
@@ -159,7 +173,7 @@ class Engine:
         return self._ids[kind].__next__
 
     def run(self, until: float) -> RunOutput:
-        self.policies.start()
+        self.policies.start(until)
         self.disruptions.start()
         self.demand.start(until)
         for wh in self.warehouses.values():
@@ -169,6 +183,8 @@ class Engine:
             self.sensors.start(until)
         if self.production is not None:
             self.production.start()
+        if self.fleet is not None:
+            self.fleet.start()
         counter = _EventCounter(self.env)
         heap_now = self.schedule_now
         self.schedule_now = self.due_now.append

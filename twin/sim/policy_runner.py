@@ -39,6 +39,10 @@ class PolicyRunner:
             )
         self.reorder_points: np.ndarray | None = None
         self.name = engine.scenario.policies.inventory.use
+        # Forecast-driven planning (issue 10): the observation's demand law comes from forecasts.
+        from twin.sim.forecast_planner import make_planner
+
+        self.forecasts = make_planner(engine, self.inventory)
 
     def observation(self) -> InventoryObservation:
         skus = self.sku_list
@@ -51,7 +55,7 @@ class PolicyRunner:
         down = frozenset(t for (kind, t) in self.engine.state.disruptions if kind == "supplier_outage")
         return InventoryObservation(
             now=self.engine.env.now,
-            params=self.params,
+            params=self.forecasts.params if self.forecasts is not None else self.params,
             on_hand=arr([s.on_hand for s in skus]),
             available=arr([s.on_hand - s.reserved for s in skus]),
             held=arr([s.held for s in skus]),
@@ -63,9 +67,12 @@ class PolicyRunner:
             rng=self.rng,
         )
 
-    def start(self) -> None:
+    def start(self, until: float = float("inf")) -> None:
         self._opening_stock()
         env = self.engine.env
+        if self.forecasts is not None:  # before the reviews: a re-plan due at a review comes first
+            self.forecasts.on_update = self._replanned
+            self.forecasts.start(until)
         if not self.continuous:
             env.process(self._periodic(self.inventory, self.inventory.review))
         else:
@@ -99,6 +106,10 @@ class PolicyRunner:
         while True:
             self.execute(policy, policy.decide(self.observation()))
             yield env.timeout(every)
+
+    def _replanned(self) -> None:
+        if self.reorder_points is not None:
+            self.reorder_points = np.asarray(self.inventory.reorder_points(self.observation()), dtype=float)
 
     def _review_all(self) -> None:
         self.execute(self.inventory, self.inventory.decide(self.observation()))

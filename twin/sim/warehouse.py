@@ -71,6 +71,15 @@ class WarehouseOps:
         # many lines alike (a lot serves hundreds of lines of the same size) share them: less memory
         # and allocation per line. (At most a few entries per lot received.)
         self._lines_of: dict[tuple[str, int, float], tuple[Any, Any, Any]] = {}
+        # Deliveries by vehicle (issue 5): orders of customers that are network nodes.
+        self._fleet: Any = None
+        self._fleet_nodes: frozenset[str] = frozenset()
+        self._fleet_orders: dict[int, Any] = {}
+
+    def attach_fleet(self, fleet: Any) -> None:
+        self._fleet = fleet
+        self._fleet_nodes = frozenset(fleet.nodes)
+        self._fleet_orders = fleet.orders
 
     def start(self) -> None:
         if any(self.shelf_life.values()):
@@ -104,6 +113,8 @@ class WarehouseOps:
         order = self._next_order()
         loc = self.id
         emit(_new(_OrderPlaced, (t, order, loc, customer, lines)))
+        if customer in self._fleet_nodes:
+            self._fleet.register_order(order, customer, t)
         picks: tuple[tuple[str, int, float], ...] | None = None
         alike = None
         if len(lines) == 1 and self.fefo:
@@ -211,6 +222,8 @@ class WarehouseOps:
                 open_ = engine.state.orders.get(order)
                 complete = open_ is not None and open_[1] - (0 + alloc) <= 1e-9
                 engine.emit(_new(_Shipped, (t, order, loc, out, complete)))
+                if self._fleet_orders and order in self._fleet_orders:
+                    self._fleet.shipped(order, loc, out)
                 if self.return_rate:
                     self._returns(order, out)
                 return
@@ -266,6 +279,8 @@ class WarehouseOps:
         shipped = sum(q for _, q in lines) if len(lines) != 1 else 0 + lines[0][1]  # sum() of one line
         complete = open_ is not None and open_[1] - shipped <= 1e-9
         engine.emit(_new(E.Shipped, (self.env._now, order, self.id, lines, complete)))  # type: ignore[attr-defined]
+        if self._fleet_orders and order in self._fleet_orders:
+            self._fleet.shipped(order, self.id, lines)
         if self.return_rate:
             self._returns(order, lines)
 
