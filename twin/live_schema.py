@@ -99,8 +99,8 @@ def event_json_schema() -> dict[str, Any]:
     for name, model in PAYLOAD_MODELS.items():
         variants.append(create_model(
             name, __base__=EventEnvelope, __doc__=EVENT_TYPES[name].__doc__,
-            type=(Literal[name], ...), payload=(model, ...)))  # type: ignore[valid-type]
+            type=(Literal[name], ...), payload=(model, ...)))  # type: ignore[valid-type, arg-type]
     union = typing.Union[tuple(variants)]  # type: ignore[valid-type]  # noqa: UP007
-    schema = TypeAdapter(union).json_schema()
+    schema = TypeAdapter(union).json_schema()  # type: ignore[arg-type]
     schema["title"] = f"LEMS Twin event (contract version {SCHEMA_VERSION})"
     return schema
