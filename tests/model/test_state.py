@@ -625,17 +625,6 @@ def _misread_scenario() -> Scenario:
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason=(
-        "twin/sim/warehouse.py _pick_done: a pick misread records one unit more than was picked "
-        "(scanned = min(record(qty), on_hand - short)), so the book drops by more than the pick's own "
-        "reservation and eats other orders' reservations: reserved > on_hand, a lot with reserved > qty, "
-        "and later picks the book cannot cover (Sku.take books the rest as phantom, so event rows and "
-        "counters part). Clamp scanned to the pick's allocation plus the SKU's unreserved book stock."
-    ),
-)
 def test_a_pick_misread_never_takes_reserved_book_stock() -> None:
     sc = _misread_scenario()
     out = Engine(sc, sc.seed).run(sc.horizon)
@@ -698,16 +687,6 @@ def test_a_count_that_finds_less_than_is_reserved_releases_the_surplus() -> None
             check_sku(replay.skus[key])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason=(
-        "twin/sim/warehouse.py _expiry_sweep / twin/sim/disruptions.py: a lot whose expiry passes while "
-        "it is frozen by a stock_freeze is popped from the expiry heap (it is not among the available "
-        "lots then) and, once released, is never written off: expired stock stays on hand for ever and "
-        "expired_units misses it."
-    ),
-)
 def test_stock_frozen_past_its_expiry_is_written_off_after_release() -> None:
     sc = Scenario.model_validate(
         {

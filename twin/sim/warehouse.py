@@ -251,6 +251,7 @@ class WarehouseOps:
         perfect = self.scanner.perfect
         lines = []
         shipped: dict[str, float] = {}
+        free: dict[str, float] = {}  # unreserved book stock left per item as the lines are booked
         for item, lot, alloc in picks:
             sku = skus[(item, loc)]
             if perfect and sku.phantom == 0:
@@ -260,8 +261,11 @@ class WarehouseOps:
             # The shelf may hold less than the book says (phantom stock): a short pick.
             physical = sku.on_hand - sku.phantom
             qty = alloc if physical >= alloc else max(physical, 0.0)
-            short = alloc - qty
-            scanned = min(record(qty), sku.on_hand - short)
+            # A misread may book more than was picked, but never stock reserved for other orders:
+            # after this line the book must still cover every remaining reservation.
+            left = free.get(item, sku.on_hand - sku.reserved)
+            scanned = max(0.0, min(record(qty), left + qty))
+            free[item] = left + qty - scanned
             lines.append((item, lot, alloc, qty, scanned))
             if qty > 0:
                 shipped[item] = shipped.get(item, 0.0) + qty
@@ -394,6 +398,11 @@ class WarehouseOps:
                         if free > 1e-9:
                             self.engine.emit(E.Expired(now, item, loc, lot_id, free))
                         break
+                else:
+                    # A frozen lot expires all the same (its expiry is physical, not a status).
+                    held = sku.held_lots.get(lot_id)
+                    if held is not None and held.status == "frozen" and held.qty > 1e-9:
+                        self.engine.emit(E.Expired(now, item, loc, lot_id, held.qty))
 
     def count(self, item: str) -> bool:
         """Start a cycle count of an item here; False when there is nobody to count."""
