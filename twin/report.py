@@ -174,7 +174,9 @@ def _summary_table(r: ComparisonResult, kpis: list[str]) -> str:
 def _differences_table(r: ComparisonResult) -> str:
     rows = []
     for (name, k), d in zip(r.differences.index, r.differences.to_dict("records"), strict=True):
-        verdict, sig = _verdict(str(k), d["diff"]), bool(d["significant"])
+        sig = bool(d["significant"])
+        # Only a significant difference is called better or worse; otherwise the sign is noise.
+        verdict = _verdict(str(k), d["diff"]) if sig else "no evidence"
         cls = f" class={verdict}" if sig and verdict in ("better", "worse") else ""
         rows.append(f"<tr{cls}><td class=k>{_e(name)}</td><td class=k>{_e(k)}</td><td>{_fmt(d['diff'])}</td>"
                     f"<td>{_ci(d['ci_low'], d['ci_high'])}</td><td>{'yes' if sig else 'no'}</td>"
