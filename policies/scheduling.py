@@ -193,11 +193,14 @@ def dispatch(jobs: Sequence[Job], rule: Literal["fifo", "edd", "spt", "critical_
 
 def solve_cp_sat(jobs: Sequence[Job], objective: Literal["makespan", "weighted_tardiness"] = "makespan",
                  changeovers: Changeovers | None = None, time_limit: float = 10.0, workers: int = 2,
-                 seed: int = 0, hint: Schedule | None = None) -> Schedule:
+                 seed: int = 0, hint: Schedule | None = None,
+                 deterministic_time: float | None = None) -> Schedule:
     """Schedule the jobs with OR-Tools CP-SAT: optional intervals per eligible machine, precedence
     within a job, no overlap per machine, sequence-dependent changeovers (a circuit per machine,
     only where some changeover is non-zero), release dates. Minimises the makespan or the weighted
-    tardiness within ``time_limit`` seconds. Raises SchedulingError when no schedule was found
+    tardiness within ``time_limit`` seconds. With ``deterministic_time`` (CP-SAT's deterministic time
+    units, roughly seconds) and ``workers=1`` the result does not depend on the machine's speed or
+    load, as a simulation needs. Raises SchedulingError when no schedule was found
     (infeasible, or the time ran out first)."""
     from ortools.sat.python import cp_model  # imported here: OR-Tools is heavy to load
 
@@ -264,6 +267,8 @@ def solve_cp_sat(jobs: Sequence[Job], objective: Literal["makespan", "weighted_t
     solver.parameters.max_time_in_seconds = float(time_limit)
     solver.parameters.num_workers = int(workers)
     solver.parameters.random_seed = int(seed)
+    if deterministic_time is not None:
+        solver.parameters.max_deterministic_time = float(deterministic_time)
     started = time.perf_counter()
     status = solver.solve(model)
     seconds = time.perf_counter() - started
@@ -308,22 +313,39 @@ def _add_changeover_circuit(model: Any, jobs: Sequence[Job], entries: list, star
 def parse_jobshop(text: str, name: str = "<jobshop>") -> list[Job]:
     """Jobs of a job-shop instance in the OR-Library / JSPLIB format: '#' comments, then
     'n_jobs n_machines', then per job 'machine time' pairs in order (machines from 0). Machine m
-    is named 'm<m>'."""
-    rows = [ln.split() for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
-    if not rows or len(rows[0]) < 2:
-        raise SchedulingError(f"{name}: expected 'n_jobs n_machines' on the first line")
-    try:
-        n_jobs, n_machines = int(rows[0][0]), int(rows[0][1])
-        data = [[int(x) for x in r] for r in rows[1:1 + n_jobs]]
-    except ValueError as exc:
-        raise SchedulingError(f"{name}: not a number: {exc}") from None
-    if len(data) != n_jobs:
-        raise SchedulingError(f"{name}: {n_jobs} jobs announced, {len(data)} found")
+    is named 'm<m>'. Errors read 'NAME:LINE: message' with the line number in the text."""
+    rows = [(i, ln.split()) for i, ln in enumerate(text.splitlines(), start=1)
+            if ln.strip() and not ln.lstrip().startswith("#")]
+    if not rows or len(rows[0][1]) < 2:
+        line = rows[0][0] if rows else 1
+        raise SchedulingError(f"{name}:{line}: expected 'n_jobs n_machines' on the first line")
+
+    def numbers(line: int, row: list[str]) -> list[int]:
+        try:
+            values = [int(x) for x in row]
+        except ValueError as exc:
+            raise SchedulingError(f"{name}:{line}: not a number: {exc}") from None
+        if any(v < 0 for v in values):
+            raise SchedulingError(f"{name}:{line}: negative number {min(values)}")
+        return values
+
+    head = numbers(rows[0][0], rows[0][1][:2])
+    n_jobs, n_machines = head[0], head[1]
+    if n_jobs < 1 or n_machines < 1:
+        raise SchedulingError(f"{name}:{rows[0][0]}: need at least one job and one machine")
+    body = rows[1:1 + n_jobs]
+    if len(body) != n_jobs:
+        last = rows[-1][0] if rows else 1
+        raise SchedulingError(f"{name}:{last}: {n_jobs} jobs announced, {len(body)} found")
     jobs = []
-    for k, r in enumerate(data):
+    for k, (line, row) in enumerate(body):
+        r = numbers(line, row)
         if len(r) != 2 * n_machines:
-            raise SchedulingError(f"{name}: job {k} (line {k + 2} of the data) has {len(r)} numbers, "
-                                  f"expected {2 * n_machines}")
+            raise SchedulingError(f"{name}:{line}: job {k} has {len(r)} numbers, expected {2 * n_machines}")
+        for i in range(0, len(r), 2):
+            if r[i] >= n_machines:
+                raise SchedulingError(f"{name}:{line}: job {k} names machine {r[i]}, "
+                                      f"but machines are numbered 0..{n_machines - 1}")
         ops = tuple(Operation({f"m{r[i]}": r[i + 1]}) for i in range(0, len(r), 2))
         jobs.append(Job(f"j{k}", ops))
     return jobs

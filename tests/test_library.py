@@ -14,7 +14,7 @@ SCENARIOS = sorted(p for p in LIBRARY.rglob("*.yaml") if p.parent.name != "sites
 
 def test_the_library_has_the_documented_scenarios() -> None:
     names = {p.relative_to(LIBRARY).as_posix() for p in SCENARIOS}
-    assert {"hospital/baseline.yaml", "hospital/emergency.yaml", "park/spares-forecast.yaml"} <= names
+    assert {"hospital/baseline.yaml", "hospital/emergency.yaml", "industrial-park/spares-forecast.yaml"} <= names
 
 
 @pytest.mark.parametrize("path", SCENARIOS, ids=lambda p: p.relative_to(LIBRARY).as_posix())

@@ -23,7 +23,7 @@ from twin.sim.laws import draw_life, shift_windows
 from twin.sim.requests import rating_for
 from twin.sim.sensors import alarm_changes
 
-PARK = ROOT / "scenarios" / "park"
+PARK = ROOT / "scenarios" / "industrial-park"
 
 
 @pytest.fixture(scope="module")
@@ -33,7 +33,7 @@ def park_run() -> tuple:
 
 
 def test_the_park_scenarios_load() -> None:
-    for name in ("baseline", "preventive", "condition", "predictive"):
+    for name in ("reactive", "preventive", "condition", "predictive"):
         assert load_scenario(PARK / f"{name}.yaml").site.assets
 
 
@@ -77,7 +77,7 @@ def test_same_seed_same_log(park_run: tuple) -> None:
 def test_kpis_are_merged_when_assets_exist() -> None:
     from twin.experiment import Job
 
-    scenario = load_scenario(PARK / "baseline.yaml").model_copy(update={"horizon": 40 * 24.0, "warmup": 24.0})
+    scenario = load_scenario(PARK / "reactive.yaml").model_copy(update={"horizon": 40 * 24.0, "warmup": 24.0})
     kpis = run_job(Job(scenario, 11, 0, keep_events=False)).kpis
     for name in ("availability", "mtbf", "mttr", "downtime_hours", "maintenance_cost", "technician_utilization",
                  "backlog", "response_time", "cold_chain_excursions", "spoiled_units"):
@@ -189,5 +189,84 @@ def test_cross_references_of_maintenance_data(tmp_path: Path) -> None:
         load_scenario(_write(tmp_path, fixed))
     text = str(info.value)
     assert "site.yaml:11: sensors[0].attached_to: unknown asset or warehouse 'pmp'" in text
-    assert "assets[1].skill: no technician has skill 'welding'" in text
+    assert "welding" not in text  # a skill nobody has is a warning, not an error (see below)
     assert "assets[1].repair_parts.gasket: unknown item 'gasket'" in text
+
+
+# -- the scenario library of the issue: same site, same random numbers --------------------------------------
+
+
+LIBRARY = ROOT / "scenarios" / "industrial-park"
+
+
+def test_reactive_preventive_predictive_compare_directly() -> None:
+    from twin.comparison import compare
+
+    names = ("reactive", "preventive", "predictive")
+    loaded = [load_scenario(LIBRARY / f"{n}.yaml") for n in names]
+    assert all(sc.site == loaded[0].site and sc.seed == loaded[0].seed and sc.horizon == loaded[0].horizon
+               for sc in loaded)
+    assert [sc.policies.maintenance.use for sc in loaded] == ["reactive", "preventive", "predictive"]
+    short = [sc.model_copy(update={"horizon": 30 * 24.0, "warmup": 24.0}) for sc in loaded]
+    result = compare(short, replications=2, workers=1)
+    assert result.warnings == []  # paired: same site, same horizon
+    assert result.names == ["park-reactive", "park-preventive", "park-predictive"]
+    assert {"availability", "downtime_hours", "maintenance_cost"} <= set(result.kpis.columns)
+    assert result.kpis["availability"].notna().all()
+
+
+def test_the_twin_compare_command_runs_the_three(cli, tmp_path: Path) -> None:
+    files = [LIBRARY / f"{n}.yaml" for n in ("reactive", "preventive", "predictive")]
+    res = cli("compare", *files, "-n", "2", "--workers", "1", "--home", tmp_path / "home")
+    assert res.exit_code == 0, res.output
+    assert "park-predictive" in res.output
+
+
+# -- a work order needing a skill nobody has: a warning the KPI report shows ---------------------------------
+
+
+def _park_without(tmp: Path, skill: str) -> Path:
+    site = (ROOT / "scenarios" / "sites" / "industrial-park.yaml").read_text()
+    site = site.replace("skills: [electrician, fire, general]", "skills: [fire, general]")
+    site = site.replace("skills: [hvac, mechanic, electrician]", "skills: [hvac, mechanic]")
+    assert skill == "electrician" and "electrician]" not in site.split("technicians:")[1]
+    (tmp / "site.yaml").write_text(site)
+    scen = (LIBRARY / "reactive.yaml").read_text().replace("../sites/industrial-park.yaml", "site.yaml")
+    (tmp / "scenario.yaml").write_text(scen)
+    return tmp / "scenario.yaml"
+
+
+def test_a_skill_nobody_has_is_a_warning_shown_in_the_report(tmp_path: Path, cli) -> None:
+    from tests.conftest import line_of
+    from twin.comparison import compare
+    from twin.report import render_comparison_html
+    from twin.scenario import scenario_warnings
+
+    path = _park_without(tmp_path, "electrician")
+    scenario = load_scenario(path)  # no error
+    warnings = scenario_warnings(scenario)
+    site = tmp_path / "site.yaml"
+    lift = line_of(site, r"id: lift-a")
+    assert any(w.endswith(f"site.yaml:{lift}: assets[4].skill: warning: no technician has skill 'electrician': "
+                          "its work orders will wait in the backlog (counted in the backlog KPI); "
+                          "add the skill to a technician's skills") for w in warnings), warnings
+    # twin validate: the warning in yellow, exit code 0.
+    res = cli("validate", path)
+    assert res.exit_code == 0 and "assets[4].skill: warning: no technician has skill 'electrician'" in res.output
+    # The run goes on; the lifts' work orders wait in the backlog and are counted.
+    short = scenario.model_copy(update={"horizon": 120 * 24.0, "warmup": 24.0})
+    out = run_replication(short, 11, 0)
+    lift_wos = {e.wo for e in out.log.events if type(e) is E.WorkOrderCreated and e.skill == "electrician"}
+    assert lift_wos
+    assert not any(type(e) is E.TechnicianAssigned and e.wo in lift_wos for e in out.log.events)
+    assert lift_wos <= set(out.state.maintenance.work_orders)  # still open at the end
+    # The comparison carries the warning (once) and the HTML report shows it; backlog is higher.
+    base = load_scenario(LIBRARY / "reactive.yaml").model_copy(update={"horizon": 120 * 24.0, "warmup": 24.0})
+    result = compare([base, short], replications=2, workers=1)
+    # Once per lift (a, b, c), not once per scenario that names the site.
+    assert sum("warning: no technician has skill 'electrician'" in w for w in result.warnings) == 3
+    assert result.to_json()["warnings"] == result.warnings
+    html = render_comparison_html(result)
+    assert "no technician has skill &#x27;electrician&#x27;" in html or "no technician has skill 'electrician'" in html
+    backlog = [result.kpis.loc[n]["backlog"].mean() for n in result.names]
+    assert backlog[1] > backlog[0]

@@ -162,6 +162,118 @@ def test_the_plant_scenario_runs() -> None:
         check_sku(sku)
 
 
+def test_appliance_plant_library_and_supplier_outage_rush_variant() -> None:
+    sites = ROOT / "scenarios" / "sites"
+    assert (sites / "appliance-plant.yaml").is_file() and not (sites / "plant.yaml").exists()
+    base = load_scenario(ROOT / "scenarios" / "plant" / "baseline.yaml")
+    rush = load_scenario(ROOT / "scenarios" / "plant" / "supplier-outage-rush.yaml")
+    for sc in (base, rush):
+        prod = sc.site.production
+        assert prod is not None and len(prod.lines) >= 3
+        boms = {b.item: [c.item for c in b.components] for b in prod.boms}
+
+        def depth(item: str, boms: dict[str, list[str]] = boms) -> int:
+            return 1 + max((depth(c) for c in boms.get(item, [])), default=0)
+
+        assert max(depth(i) for i in boms) >= 3  # finished good -> sub-assembly -> purchased part
+    outages = [d for d in rush.disruptions if d.kind == "supplier_outage"]
+    assert [d.supplier for d in outages] == ["electro"]
+    assert rush.site.production is not None and base.site.production is not None
+    refs = {o.ref for o in rush.site.production.schedule} - {o.ref for o in base.site.production.schedule}
+    assert refs == {"rush-retailer-po-3"}
+
+
+def test_twin_run_executes_the_disruption_variant(tmp_path: Path) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from twin.cli import app
+
+    path = ROOT / "scenarios" / "plant" / "supplier-outage-rush.yaml"
+    result = CliRunner().invoke(app, ["run", str(path), "-n", "1", "--workers", "1", "--horizon", "30d",
+                                      "--out", str(tmp_path / "out"), "--home", str(tmp_path / "home")])
+    assert result.exit_code == 0, result.output
+    kpis = json.loads((tmp_path / "out" / "kpis.json").read_text())
+    text = json.dumps(kpis)
+    assert "schedule_adherence" in text and "material_shortage_hours" in text
+
+
+def _cp_sat_plant() -> dict[str, Any]:
+    """Four equal orders for one machine, released together: wo 0 takes the machine, 1-3 queue."""
+    data = plant_data()
+    prod = data["site"]["production"]
+    data["site"]["warehouses"][0]["initial_stock"] = {"part": 100, "alt": 0}
+    prod["routings"][0]["scrap_rate"] = 0.0
+    prod["schedule"] = [{"item": "fg", "qty": 4, "due": "2d", "ref": f"o{n}"} for n in range(4)]
+    prod.update(dispatch="cp_sat", replan_every="1h", replan_effort=0.2)
+    return data
+
+
+def test_cp_sat_replanning_resequences_the_waiting_queue(monkeypatch: pytest.MonkeyPatch) -> None:
+    import policies.scheduling as sch
+
+    calls: list[dict[str, Any]] = []
+
+    def fake(jobs: Any, objective: str, changeovers: Any = None, **kw: Any) -> Any:
+        calls.append({"objective": objective, "jobs": [j.id for j in jobs], **kw})
+        # plan the highest work order first: the opposite of FIFO/EDD among equal due dates
+        out = [sch.Assignment(j.id, o, next(iter(op.machines)), -10 * int(j.id), -10 * int(j.id) + 1)
+               for j in jobs for o, op in enumerate(j.operations)]
+        return sch.Schedule(tuple(out), 0, 0.0, "FEASIBLE", 0.0)
+
+    monkeypatch.setattr(sch, "solve_cp_sat", fake)
+    events, _ = run_plant(_cp_sat_plant())
+    starts = [e.wo for e in events if isinstance(e, E.OperationStarted)]
+    assert starts == [0, 3, 2, 1]  # without the re-plan the queue would run 0, 1, 2, 3
+    assert calls and all(c["workers"] == 1 and c["seed"] == 0 and c["deterministic_time"] == 0.2
+                         and c["objective"] == "weighted_tardiness" for c in calls)
+
+
+def test_cp_sat_replanning_with_the_real_solver_is_deterministic() -> None:
+    a, _ = run_plant(_cp_sat_plant())
+    b, _ = run_plant(_cp_sat_plant())
+    assert a == b
+    received = [e for e in a if isinstance(e, E.ProductionReceived)]
+    assert len(received) == 4
+
+
+def test_schedule_adherence_counts_early_and_late_finishes_as_misses() -> None:
+    def order(wo: int, due: float, done: float) -> list[Any]:
+        return [E.ProductionOrderReleased(0.0, wo, "fg", LOC, 1.0, due, "t"),
+                E.ProductionReceived(done, wo, "fg", LOC, wo, 1.0)]
+
+    # planned completion 100 h: done at 90 (early, within 24 h), 130 (late, 30 h), 40 (60 h early), 100
+    events = sorted([*order(0, 100.0, 90.0), *order(1, 100.0, 130.0), *order(2, 100.0, 40.0),
+                     *order(3, 100.0, 100.0)], key=lambda e: e.t)
+    kpis = production_kpis(events, 0.0, 200.0)
+    assert kpis["schedule_adherence"] == pytest.approx(2 / 4)
+    assert kpis["on_time_completion"] == pytest.approx(3 / 4)  # early counts as on time, not as adherent
+    assert production_kpis(events, 0.0, 200.0, tolerance=60.0)["schedule_adherence"] == 1.0
+    assert "schedule_adherence" in production_kpis([], 0.0, 10.0)
+
+
+def test_rework_is_an_event_and_reruns_the_last_operation() -> None:
+    data = plant_data()
+    routing = data["site"]["production"]["routings"][0]
+    routing["scrap_rate"] = 0.0
+    routing["rework_rate"] = 0.5
+    events, state = run_plant(data)
+    reworked = [e for e in events if isinstance(e, E.ProductionReworked)]
+    assert reworked and all(e.op == 0 and e.qty > 0 for e in reworked)
+    for rw in reworked:
+        ops = [e for e in events if isinstance(e, E.OperationCompleted) and e.wo == rw.wo]
+        assert len(ops) == 2 and ops[1].run == pytest.approx(0.5 * rw.qty) and ops[1].t >= rw.t
+        received = next(e for e in events if isinstance(e, E.ProductionReceived) and e.wo == rw.wo)
+        assert received.t >= ops[1].t and received.qty in (4.0, 10.0)  # rework is not scrap
+    check_rows(events, state)
+    for sku in state.skus.values():
+        check_sku(sku)
+    kpis = production_kpis(events, 0.0, 120.0)
+    assert kpis["oee"] < production_kpis([e for e in events if not isinstance(e, E.ProductionReworked)],
+                                         0.0, 120.0)["oee"]  # reworked units are a first-pass quality loss
+
+
 def _problems(tmp_path: Path, mutate: Any) -> str:
     data = plant_data()
     mutate(data["site"]["production"], data["site"])

@@ -73,3 +73,38 @@ def test_bad_input_is_rejected() -> None:
         parse_jobshop("2 1\n0 5\n")
     with pytest.raises(SchedulingError, match="has 3 numbers, expected 2"):
         parse_jobshop("1 1\n0 5 1\n")
+
+
+def test_cli_solve_jobshop_reads_file_through_loader(tmp_path) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from twin.cli import app
+
+    inst = tmp_path / "tiny.txt"
+    # 2 jobs x 2 machines; optimum 7 (job 0: m0 3, m1 2; job 1: m1 4, m0 3)
+    inst.write_text("# tiny\n2 2\n0 3 1 2\n1 4 0 3\n")
+    result = CliRunner().invoke(app, ["solve", "jobshop", str(inst), "--time-limit", "5", "--json"])
+    assert result.exit_code == 0, result.output
+    got = json.loads(result.stdout)
+    assert set(got) == {"objective", "status", "seconds"}
+    assert got["objective"] == 7 and got["status"] == "OPTIMAL"
+    text = CliRunner().invoke(app, ["solve", "jobshop", str(inst)])
+    assert text.exit_code == 0 and "makespan 7" in text.stdout and "OPTIMAL" in text.stdout
+
+
+def test_cli_solve_jobshop_bad_file_is_one_line_with_file_and_line(tmp_path) -> None:
+    from typer.testing import CliRunner
+
+    from twin.cli import app
+
+    bad = tmp_path / "bad.txt"
+    bad.write_text("# header\n2 2\n0 3 1 2\n1 4 0 x\n")
+    result = CliRunner().invoke(app, ["solve", "jobshop", str(bad)])
+    assert result.exit_code == 1
+    lines = [ln for ln in result.output.splitlines() if ln.strip()]
+    assert len(lines) == 1 and f"{bad}:4:" in lines[0] and "not a number" in lines[0]
+    assert "Traceback" not in result.output
+    missing = CliRunner().invoke(app, ["solve", "jobshop", str(tmp_path / "nope.txt")])
+    assert missing.exit_code == 1 and "file not found" in missing.output

@@ -84,7 +84,7 @@ def test_the_floor_drawn_from_a_run_matches_its_stock(store_scene: Scene) -> Non
 
 
 def test_a_down_machine_is_drawn_in_the_down_colour() -> None:
-    sc = load_scenario(ROOT / "scenarios" / "park" / "baseline.yaml")
+    sc = load_scenario(ROOT / "scenarios" / "industrial-park" / "reactive.yaml")
     out = run_replication(sc, sc.seed, 0, 30 * 24.0)
     fail = next(e for e in out.log.events if type(e).__name__ == "MachineFailed")
     scene = Scene(sc, events_frame(out.log), sc.seed, 0, 30 * 24.0)

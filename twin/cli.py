@@ -30,6 +30,15 @@ def fail(message: str) -> None:
     raise typer.Exit(1)
 
 
+def warn(lines: list[str]) -> None:
+    """Print warnings in yellow; a line already 'FILE:LINE: path: warning: ...' is shown as is."""
+    from rich.markup import escape
+
+    for w in lines:
+        text = escape(w) if ": warning: " in w else f"warning: {escape(w)}"
+        err.print(f"[yellow]{text}[/yellow]", highlight=False, soft_wrap=True)
+
+
 def _fmt(x: float) -> str:
     if x is None or (isinstance(x, float) and math.isnan(x)):
         return "-"
@@ -77,7 +86,7 @@ def run(
     """Run a scenario over replications; print the KPI table; write kpis.json and events.parquet."""
     from twin.executors import make_executor
     from twin.experiment import simulate
-    from twin.scenario import load_scenario, scenario_digest
+    from twin.scenario import load_scenario, scenario_digest, scenario_warnings
     from twin.store import summary_to_dict
 
     try:
@@ -86,6 +95,7 @@ def run(
         fail(f"--horizon: {exc}")
     try:
         sc = load_scenario(scenario)
+        warn(scenario_warnings(sc))
         n = replications or sc.replications
         registry = _registry(home)
         record = registry.new_run("run", [sc.name], [str(scenario)], [scenario_digest(sc)],
@@ -109,7 +119,7 @@ def run(
     out.print(kpi_table(f"{sc.name}: {n} replication(s), seed {result.seed}", result.summary))
     registry.finish(record.id, summary_to_dict(result.summary))
     if out_dir is not None:
-        payload = result.to_json() | {"run_id": record.id}
+        payload = result.to_json() | {"run_id": record.id, "warnings": scenario_warnings(sc)}
         write_atomically(out_dir, {
             "kpis.json": lambda p: p.write_text(json.dumps(payload, indent=2)),
             "events.parquet": lambda p: _merge_traces(sorted(record.traces.glob("rep-*.parquet")), p),
@@ -205,8 +215,7 @@ def compare(
     except TwinError as exc:
         fail(str(exc))
         return
-    for w in result.warnings:
-        err.print(f"[yellow]warning:[/yellow] {w}", highlight=False, soft_wrap=True)
+    warn(result.warnings)
     table = Table(title=f"{' vs '.join(result.names)}: {result.replications} paired replications, seed {result.seed}")
     table.add_column("KPI")
     for name in result.names:
@@ -324,7 +333,9 @@ def validate(files: Annotated[list[Path], typer.Argument(help="scenario files")]
     """Check scenario files; report every problem as FILE:LINE: path: message."""
     from twin.scenario import validate_files
 
-    problems = validate_files(files)
+    warnings: list[str] = []
+    problems = validate_files(files, warnings)
+    warn(warnings)
     if problems:
         for p in problems:
             err.print(str(p), highlight=False, soft_wrap=True)
@@ -359,7 +370,7 @@ def _mount() -> None:
     from twin.cli_solve import solve_app
 
     app.add_typer(runs_app, name="runs", help="The run registry: list, show and remove recorded runs.")
-    app.add_typer(solve_app, name="solve", help="Solvers on standard instance files: twin solve cvrp FILE.vrp.")
+    app.add_typer(solve_app, name="solve", help="Solvers on standard instance files: twin solve cvrp FILE.vrp, twin solve jobshop FILE.")
     from twin.cli_regress import regress
 
     app.command("regress")(regress)

@@ -1,4 +1,5 @@
-"""`twin solve cvrp FILE.vrp`: the routing policy on a CVRPLIB instance (a face; no logic here)."""
+"""`twin solve cvrp FILE.vrp` and `twin solve jobshop FILE`: policy solvers on standard instance files
+(a face; no logic here)."""
 
 from __future__ import annotations
 
@@ -59,3 +60,34 @@ def cvrp(
             err.print(f"unserved: customer {node}: {reason}", highlight=False)
     if result.objective is None:
         raise typer.Exit(2)
+
+
+@solve_app.command("jobshop")
+def jobshop(
+    file: Annotated[Path, typer.Argument(help="job-shop instance (OR-Library / JSPLIB text format)")],
+    time_limit: Annotated[float, typer.Option("--time-limit", min=0.001, help="solver time limit in seconds")] = 60.0,
+    workers: Annotated[int, typer.Option(min=1, help="CP-SAT worker threads")] = 8,
+    as_json: Annotated[bool, typer.Option("--json", help='print {"objective","status","seconds"}')] = False,
+) -> None:
+    """Minimise the makespan of a job-shop instance with the CP-SAT scheduler; print makespan,
+    solver status (OPTIMAL when proven) and seconds. The file is read by policies.scheduling.parse_jobshop."""
+    from policies.scheduling import SchedulingError, parse_jobshop, solve_cp_sat
+
+    if not file.is_file():
+        _fail(f"{file}: file not found")
+    try:
+        jobs = parse_jobshop(file.read_text(encoding="utf-8"), str(file))
+        result = solve_cp_sat(jobs, objective="makespan", time_limit=time_limit, workers=workers)
+    except UnicodeDecodeError as exc:
+        _fail(f"{file}:1: not a text file ({exc.reason})")
+        return
+    except SchedulingError as exc:
+        _fail(str(exc))
+        return
+    if as_json:
+        sys.stdout.write(json.dumps({"objective": result.makespan, "status": result.status,
+                                     "seconds": round(result.seconds, 3)}) + "\n")
+    else:
+        bound = f"  bound {result.bound:g}" if result.bound is not None else ""
+        out.print(f"{file.stem}: makespan {result.makespan}  status {result.status}{bound}  "
+                  f"{result.seconds:.2f} s", highlight=False)

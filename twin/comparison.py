@@ -28,7 +28,7 @@ from twin.experiment import Job, ReplicationResult, run_job
 from twin.model.durations import HOURS_PER_DAY, format_duration
 from twin.model.forecast import FORECAST_KPI_NAMES
 from twin.model.scenario import KPI_NAMES, Scenario
-from twin.scenario import load_scenario, scenario_digest
+from twin.scenario import load_scenario, scenario_digest, scenario_warnings
 from twin.stats import mean_ci
 from twin.warmup import mser5
 
@@ -39,7 +39,7 @@ __all__ = ["KPI_DIRECTION", "Ranking", "WarmupChoice", "PrecisionReport", "Compa
 # KPIs not listed (costs, backlogs, times, spoilage) are lower-is-better.
 HIGHER_IS_BETTER = frozenset({
     "fill_rate", "order_fill_rate", "cycle_service_level", "inventory_turns", "availability", "mtbf", "oee",
-    "throughput", "on_time_completion", "on_time_in_full", "satisfaction",
+    "throughput", "on_time_completion", "schedule_adherence", "on_time_in_full", "satisfaction",
 })
 
 
@@ -253,7 +253,9 @@ def compare(
             raise TwinError(f"--precision must be a fraction between 0 and 1, got {precision}")
         n = max(n, 3)
     n = min(n, max_replications)
-    warnings = _pairing_warnings(loaded, names)
+    # The scenarios' own warnings (e.g. a skill nobody has), once each, then the pairing ones.
+    warnings = list(dict.fromkeys(w for sc in loaded for w in scenario_warnings(sc)))
+    warnings += _pairing_warnings(loaded, names)
 
     ex = executor or make_executor(workers, cluster)
     try:

@@ -1,9 +1,17 @@
 """Production KPIs from the event log alone (issue 3): oee, throughput, wip, work_order_lead_time,
-on_time_completion, material_shortage_hours. Only work orders completed in [warmup, horizon) count.
+on_time_completion, schedule_adherence, material_shortage_hours. Only work orders completed in
+[warmup, horizon) count.
+
+schedule_adherence is the share of completed work orders that finished within ``tolerance`` hours
+(default 24 h, either side) of their planned completion, the ``due`` the order was released with
+(an MPS line is released its routing time plus the allowance before it, so ``due`` is when the plan
+expects it done). Unlike on_time_completion it also counts finishing early as a miss: it measures
+how well the floor follows the plan, not only lateness.
 
 OEE = availability x performance x quality over the machines' loaded time: availability is run time
 over run + set-up/changeover time (set-ups are availability losses), performance is 1 (the model
-runs at the ideal rate), quality is good units over units made (scrap is the loss).
+runs at the ideal rate), quality is first-pass good units over units made (scrap and reworked units
+are the loss; see ``ProductionReworked``).
 """
 
 from __future__ import annotations
@@ -16,12 +24,15 @@ from twin.model import events as E
 __all__ = ["production_kpis"]
 
 
-def production_kpis(events: Sequence[Any], warmup: float, horizon: float) -> dict[str, float]:
+def production_kpis(events: Sequence[Any], warmup: float, horizon: float,
+                    tolerance: float = 24.0) -> dict[str, float]:
     span = max(horizon - warmup, 1e-9)
     run = setup = good = scrap = 0.0
     released: dict[int, tuple[float, float]] = {}  # wo -> (released at, due)
     lead: list[float] = []
     on_time = 0
+    adherent = 0
+    reworked = 0.0
     held_since: dict[int, float] = {}
     shortage_h = 0.0
     wip_area = 0.0
@@ -58,15 +69,19 @@ def production_kpis(events: Sequence[Any], warmup: float, horizon: float) -> dic
                 at, due = released.get(ev.wo, (t, t))
                 lead.append(t - at)
                 on_time += t <= due + 1e-9
+                adherent += abs(t - due) <= tolerance + 1e-9
+        elif kind is E.ProductionReworked and t >= warmup:
+            reworked += ev.qty
     wip_area += open_units * max(0.0, horizon - max(last_t, warmup))
     shortage_h += sum(horizon - max(s, warmup) for s in held_since.values())
     availability = run / (run + setup) if run + setup > 0 else float("nan")
-    quality = good / (good + scrap) if good + scrap > 0 else float("nan")
+    quality = max(good - reworked, 0.0) / (good + scrap) if good + scrap > 0 else float("nan")
     return {
         "oee": availability * 1.0 * quality,
         "throughput": good * 24.0 / span,  # good units per day
         "wip": wip_area / span,  # units in open work orders, time average
         "work_order_lead_time": sum(lead) / len(lead) if lead else float("nan"),
         "on_time_completion": on_time / len(lead) if lead else float("nan"),
+        "schedule_adherence": adherent / len(lead) if lead else float("nan"),
         "material_shortage_hours": shortage_h,
     }

@@ -73,7 +73,8 @@ HOUR_KPIS = frozenset({"stockout_hours", "order_cycle_time", "emergency_response
                        "work_order_lead_time", "material_shortage_hours"})
 # KPIs that are fractions in [0, 1]: an absolute tolerance of 1 or more lets anything pass.
 FRACTION_KPIS = frozenset({"fill_rate", "order_fill_rate", "cycle_service_level", "on_time_in_full", "oee",
-                           "availability", "technician_utilization", "vehicle_utilization", "on_time_completion"})
+                           "availability", "technician_utilization", "vehicle_utilization", "on_time_completion",
+                           "schedule_adherence"})
 
 Status = Literal["identical", "improved", "within tolerance", "regressed", "no data", "recorded"]
 

@@ -21,12 +21,12 @@ from policies.base import PolicyLoadError, policy_params_model
 from twin.errors import Problem, ScenarioError
 from twin.fleet_checks import fleet_problems
 from twin.floor_checks import floor_problems
-from twin.maintenance_checks import maintenance_problems
+from twin.maintenance_checks import maintenance_problems, maintenance_warnings
 from twin.model.scenario import Scenario
 from twin.model.site import Site
 from twin.scenario_production import made_items, production_problems
 
-__all__ = ["load_scenario", "load_site", "scenario_digest", "validate_files", "format_path"]
+__all__ = ["load_scenario", "load_site", "scenario_digest", "scenario_warnings", "validate_files", "format_path"]
 
 PathKey = tuple[str | int, ...]
 Origins = dict[PathKey, tuple[str, int]]
@@ -382,7 +382,26 @@ def load_scenario(path: str | Path) -> Scenario:
     problems = _cross_reference(scenario, origins, shown) + _policy_problems(scenario, origins, shown)
     if problems:
         raise ScenarioError(problems)
+    scenario._warnings = tuple(_warnings(scenario, origins, shown))
     return scenario
+
+
+def _warnings(scenario: Scenario, origins: Origins, default_file: str) -> list[str]:
+    """'FILE:LINE: path: warning: message' for what runs but deserves a look (not an error: exit code 0)."""
+    found: list[str] = []
+
+    def warn(loc: PathKey, message: str) -> None:
+        file, line, path = _locate(origins, loc, default_file)
+        where = f"{file}:{line}" if line else file
+        found.append(f"{where}: {path}: warning: {message}")
+
+    maintenance_warnings(scenario.site, warn)
+    return found
+
+
+def scenario_warnings(scenario: Scenario) -> list[str]:
+    """The loader's warnings for a scenario ('FILE:LINE: path: warning: ...'); [] if built in code."""
+    return list(scenario._warnings)
 
 
 def load_site(path: str | Path) -> Site:
@@ -404,12 +423,16 @@ def scenario_digest(scenario: Scenario) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def validate_files(paths: Iterable[str | Path]) -> list[Problem]:
-    """Validate several scenario files; return every problem found across all of them."""
+def validate_files(paths: Iterable[str | Path], warnings: list[str] | None = None) -> list[Problem]:
+    """Validate several scenario files; return every problem found across all of them (and append
+    the valid files' warnings to ``warnings`` when given)."""
     problems: list[Problem] = []
     for path in paths:
         try:
-            load_scenario(path)
+            scenario = load_scenario(path)
         except ScenarioError as exc:
             problems.extend(exc.problems)
+        else:
+            if warnings is not None:
+                warnings.extend(scenario_warnings(scenario))
     return problems

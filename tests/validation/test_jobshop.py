@@ -51,3 +51,18 @@ def test_ft10_within_two_percent() -> None:
     sched = solve_cp_sat(jobs, "makespan", time_limit=60, workers=2)
     assert sched.makespan <= 930 * 1.02
     assert check_schedule(jobs, sched) == []
+
+
+def test_cli_solve_jobshop_ft06_proves_55() -> None:
+    """The same loader and solver as a policy developer sees them: `twin solve jobshop ft06.txt --json`."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from twin.cli import app
+
+    expected = optima()["ft06"]
+    result = CliRunner().invoke(app, ["solve", "jobshop", str(FOLDER / "ft06.txt"), "--time-limit", "60", "--json"])
+    assert result.exit_code == 0, result.output
+    got = json.loads(result.stdout)
+    assert got["objective"] == expected == 55 and got["status"] == "OPTIMAL" and got["seconds"] >= 0

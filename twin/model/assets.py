@@ -189,7 +189,8 @@ class Excursion(Strict):
 class Sensor(Strict):
     id: str = Field(min_length=1)
     kind: Literal["temperature", "humidity", "vibration", "weight", "fuel"]
-    attached_to: str = Field(description="an asset id or a warehouse id")
+    attached_to: str = Field(description="an asset id, a warehouse id or a vehicle id (a reefer's temperature: "
+                             "nominal while its cooling runs, towards warm_to once it fails on a trip)")
     every: Duration = Field("1min", description="sampling interval")
     nominal: float = Field(0.0, description="level while nothing is wrong (degradation signals ignore it)")
     noise: float = Field(0.0, ge=0, description="standard deviation of the measurement noise")

@@ -53,6 +53,7 @@ __all__ = [
     "OperationCompleted",
     "MaterialIssued",
     "ProductionScrapped",
+    "ProductionReworked",
     "ProductionReceived",
     "PRODUCTION_EVENTS",
     "ConsignmentReady",
@@ -428,6 +429,18 @@ class ProductionScrapped(NamedTuple):
     reason: str
 
 
+class ProductionReworked(NamedTuple):
+    """Completed units of a work order found defective and sent back through operation ``op`` (the
+    last of the routing) once before they are received; they count against first-pass quality."""
+
+    t: float
+    wo: int
+    item: str
+    location: str
+    qty: float
+    op: int
+
+
 class ProductionReceived(NamedTuple):
     """Good units of a completed work order received into stock as a new available lot; closes it."""
 
@@ -594,6 +607,7 @@ Event = (
     | OperationCompleted
     | MaterialIssued
     | ProductionScrapped
+    | ProductionReworked
     | ProductionReceived
     | ConsignmentReady
     | VehicleDispatched
@@ -634,6 +648,7 @@ PRODUCTION_EVENTS: tuple[type, ...] = (
     OperationCompleted,
     MaterialIssued,
     ProductionScrapped,
+    ProductionReworked,
     ProductionReceived,
 )
 
@@ -848,6 +863,8 @@ def _production_rows(seq: int, kind: str, ev: Any) -> Iterator[Row]:
             yield (seq, t, kind, wo, item, ev.location, -1, qty, 0.0, 0.0, 0.0, 0.0, ev.action)
     elif kind == "ProductionScrapped":
         yield (seq, t, kind, wo, ev.item, ev.location, -1, ev.qty, 0.0, 0.0, 0.0, -ev.qty, ev.reason)
+    elif kind == "ProductionReworked":
+        yield (seq, t, kind, wo, ev.item, ev.location, ev.op, ev.qty, 0.0, 0.0, 0.0, 0.0, "rework")
     elif kind == "OperationStarted":
         yield (seq, t, kind, wo, "", ev.machine, ev.op, ev.setup, 0.0, 0.0, 0.0, 0.0, "")
     else:  # OperationCompleted

@@ -35,6 +35,7 @@ PRODUCTION_KPI_NAMES: tuple[str, ...] = (
     "wip",
     "work_order_lead_time",
     "on_time_completion",
+    "schedule_adherence",
     "material_shortage_hours",
 )
 
@@ -63,6 +64,8 @@ class Routing(Strict):
     family: str = Field("default", description="product family, for changeover times")
     operations: list[Operation] = Field(min_length=1)
     scrap_rate: float = Field(0.0, ge=0, lt=1, description="share of finished units scrapped at the end")
+    rework_rate: float = Field(0.0, ge=0, lt=1, description="share of completed units sent back through the "
+                                                             "last operation once (a ProductionReworked event)")
 
 
 class Machine(Strict):
@@ -97,7 +100,12 @@ class ProductionSpec(Strict):
     routings: list[Routing] = Field(min_length=1)
     changeovers: list[Changeover] = Field(default_factory=list)
     schedule: list[ScheduledOrder] = Field(default_factory=list)
-    dispatch: Literal["fifo", "edd", "spt", "critical_ratio"] = "edd"
+    dispatch: Literal["fifo", "edd", "spt", "critical_ratio", "cp_sat"] = Field(
+        "edd", description="queue order at the machine groups; cp_sat re-plans the released work orders "
+                           "every replan_every with policies.scheduling.solve_cp_sat (weighted tardiness)")
+    replan_every: Duration = Field("1d", description="cp_sat dispatch: how often the released orders are re-planned")
+    replan_effort: float = Field(0.5, gt=0, le=60, description="cp_sat dispatch: CP-SAT deterministic time limit "
+                                                               "per re-plan (about seconds; one worker, seed 0)")
     lead_time_allowance: Duration = Field("1d", description="queue time added to the processing time "
                                                             "when a scheduled order is offset for release")
     retry_every: Duration = Field("1h", description="how often orders held for material are retried")

@@ -124,6 +124,10 @@ def _scrapped(state: Any, e: ev.ProductionScrapped) -> None:
     state.production.scrapped += e.qty
 
 
+def _reworked(state: Any, e: ev.ProductionReworked) -> None:
+    _order(state, e.wo)
+
+
 def _received(state: Any, e: ev.ProductionReceived) -> None:
     from twin.model.state import Lot
 
@@ -145,5 +149,6 @@ HANDLERS: dict[type, Callable[[Any, Any], None]] = {
     ev.OperationCompleted: _op_completed,
     ev.MaterialIssued: _issued,
     ev.ProductionScrapped: _scrapped,
+    ev.ProductionReworked: _reworked,
     ev.ProductionReceived: _received,
 }

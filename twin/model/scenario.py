@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, PrivateAttr, model_validator
 
 from twin.model.durations import Duration
 from twin.model.forecast import ForecastSettings
@@ -89,6 +89,9 @@ class Scenario(Strict):
     kpis: list[Literal[KPI_NAMES]] = Field(default_factory=lambda: list(KPI_NAMES))  # type: ignore[valid-type]
     costing: Costing = Costing()
     record_levels: bool = Field(True, description="keep the stock level series for plots")
+    # Set by the loader: 'FILE:LINE: path: warning: ...' lines for things that run but deserve a look
+    # (e.g. a work order needing a skill nobody has). Not part of the digest; see twin.scenario.
+    _warnings: tuple[str, ...] = PrivateAttr(default=())
 
     @model_validator(mode="after")
     def _windows(self) -> Scenario:

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -131,6 +132,7 @@ class VehicleRun:
     driven: float = 0.0  # driving hours so far
     life: float = INF  # driving hours at which it breaks down next
     windows: list[tuple[float, float]] | None = None
+    reefer_trip: int | None = None  # the trip whose reefer failure the sensors wait for
 
     def on_shift(self, t: float) -> bool:
         if self.windows is None:
@@ -338,6 +340,12 @@ class FleetModel:
         if spec.reefer is not None and any(
                 i in self.cold for c in stops for i, _ in self.shipped_lines.get(c, ())):
             reefer_fails = env.now + draw_life(spec.reefer.failure, 0.0, v.gen)
+        # Temperature sensors on this reefer (twin/sim/sensors.py) warm from the failure on.
+        watched = engine.sensors is not None and v.id in engine.sensors.on_vehicle and reefer_fails < INF
+        if watched:
+            v.reefer_trip = trip
+            ev = env.timeout(reefer_fails - env.now)
+            ev.callbacks.append(partial(self._reefer_down, v, trip))
         reefer_reported = False
         km_total = 0.0
         at = v.at
@@ -407,11 +415,19 @@ class FleetModel:
         v.km_since_refuel += km
         if reefer_fails <= env.now and not reefer_reported:
             engine.emit(E.ReeferFailed(reefer_fails, v.id, trip))
+        if watched:
+            v.reefer_trip = None
+            if reefer_fails <= env.now:
+                engine.sensors.reefer_changed(v.id, True)  # the unit is fixed back at the depot
         total_h = env.now - started
         cost = km_total * spec.cost_per_km + total_h * spec.cost_per_hour
         for c in crew:
             yield self.crews.put(c)
         engine.emit(E.VehicleReturned(env.now, trip, v.id, km_total, total_h, cost))
+
+    def _reefer_down(self, v: VehicleRun, trip: int, _event: Any = None) -> None:
+        if v.reefer_trip == trip:  # still on that trip
+            self.engine.sensors.reefer_changed(v.id, False)
 
     # -- emergencies ----------------------------------------------------------------------------
 

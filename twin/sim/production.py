@@ -10,6 +10,15 @@ operations run on machines, completion backflushes the components and receives f
 - Operations queue for their machine group (a ``simpy.PriorityResource`` with one unit per machine,
   ordered by the dispatch rule); the machine whose last product family needs the shortest
   changeover is taken.
+- ``dispatch: cp_sat``: every ``replan_every`` the released work orders' remaining operations (not
+  yet started) are scheduled by ``policies.scheduling.solve_cp_sat`` (machine groups as eligible
+  machines, changeovers by family, due dates, weighted tardiness; one worker, seed 0 and a
+  deterministic time limit, so the result repeats exactly). Each operation's planned start becomes
+  its queue priority, and requests already waiting are re-sorted; operations of orders released
+  since the last plan queue by due date. The machine itself is still chosen at the queue head.
+- Rework: with a routing's ``rework_rate``, a binomial share of the completed units (stream
+  ('production', 'rework', item)) is a ``ProductionReworked`` event and goes back through the last
+  operation once (the machine group is queued for again; run time only, no set-up) before completion.
 - Completion: output scrap drawn from the stream ('production', 'scrap', item) is a
   ``ProductionScrapped`` event; ``MaterialIssued`` backflushes the reservation;
   ``ProductionReceived`` puts the good units on the shelf and serves waiting backorders.
@@ -54,7 +63,13 @@ class ProductionModel:
         self.idle: dict[str, list[str]] = {g: list(ms) for g, ms in self.group_machines.items()}
         self.last_family: dict[str, str] = {}
         self.scrap_gen = {item: engine.streams.get("production", "scrap", item) for item in self.routings}
+        self.rework_gen = {r.item: engine.streams.get("production", "rework", r.item)
+                           for r in spec.routings if r.rework_rate > 0}
         self.held: list[tuple[int, str]] = []  # work orders waiting for material, oldest first
+        self.plan: dict[tuple[int, int], float] = {}  # (wo, op) -> planned start in hours (cp_sat dispatch)
+        self.started: set[tuple[int, int]] = set()  # operations that have begun (never re-planned)
+        self.waiting: dict[Any, tuple[int, int]] = {}  # queued machine request -> (wo, op)
+        self._running: set[int] = set()  # work orders whose operations process is under way
         self._wo = 0
 
     def makes(self, item: str) -> bool:
@@ -66,6 +81,8 @@ class ProductionModel:
             release = max(order.due - lead, 0.0)
             self.env.process(self._later(release, order.item, order.qty, order.due, f"mps:{order.ref or n}"))
         self.env.process(self._retry())
+        if self.spec.dispatch == "cp_sat":
+            self.env.process(self._replan_cycle())
 
     def replenish(self, item: str, location: str, qty: float, source: str) -> int:
         """A replenishment order for a made item (from the inventory policy) becomes a work order."""
@@ -159,8 +176,53 @@ class ProductionModel:
                 break
         return out
 
+    def _replan_cycle(self) -> Any:
+        while True:
+            self.replan()
+            yield self.env.timeout(self.spec.replan_every)
+
+    def replan(self) -> None:
+        """CP-SAT plan of the released work orders' remaining operations; re-sort the machine queues."""
+        from policies.scheduling import Job, Operation, SchedulingError, solve_cp_sat
+
+        now = self.env.now
+        jobs = []
+        for wo, order in sorted(self.engine.state.production.orders.items()):
+            if order.status != "running" or wo not in self._running:
+                continue
+            routing = self.routings[order.item]
+            ops = []
+            first = next((k for k in range(len(routing.operations)) if (wo, k) not in self.started),
+                         len(routing.operations))
+            for op in routing.operations[first:]:
+                minutes = max(1, round((op.setup + op.run * order.qty) * 60))
+                ops.append(Operation({m: minutes for m in self.group_machines[op.machine_group]}))
+            if ops:
+                jobs.append((first, Job(f"{wo}", tuple(ops), due=max(0, round((order.due - now) * 60)),
+                                        family=routing.family)))
+        if not jobs:
+            return
+        changeovers = {k: round(v * 60) for k, v in self.changeover.items()}
+        try:
+            sched = solve_cp_sat([j for _, j in jobs], "weighted_tardiness", changeovers,
+                                 time_limit=max(10.0 * self.spec.replan_effort, 5.0), workers=1, seed=0,
+                                 deterministic_time=self.spec.replan_effort)
+        except SchedulingError:
+            return  # keep the last plan; new operations queue by due date
+        offset = {j.id: first for first, j in jobs}
+        self.plan = {(int(a.job), offset[a.job] + a.op): now + a.start / 60.0 for a in sched.assignments}
+        for group in self.groups.values():
+            for req in group.queue:
+                key = self.waiting.get(req)
+                if key in self.plan:
+                    req.priority = self.plan[key]  # type: ignore[attr-defined]
+                    req.key = (req.priority, req.time, not req.preempt)  # type: ignore[attr-defined]
+            group.queue.sort(key=lambda r: r.key)  # type: ignore[attr-defined]
+
     def _priority(self, order: Any, routing: Routing, op: int) -> float:
         rule = self.spec.dispatch
+        if rule == "cp_sat":
+            return self.plan.get((order.wo, op), float(order.due))
         if rule == "edd":
             return float(order.due)
         if rule == "spt":
@@ -176,21 +238,41 @@ class ProductionModel:
         env = self.env
         order = engine.state.production.orders[wo]
         routing = self.routings[item]
+        self._running.add(wo)
         for k, op in enumerate(routing.operations):
-            group = self.groups[op.machine_group]
-            with group.request(priority=self._priority(order, routing, k)) as req:  # type: ignore[arg-type]
-                yield req
-                idle = self.idle[op.machine_group]
-                machine = min(idle, key=lambda m: (self._change(m, routing.family), idle.index(m)))
-                idle.remove(machine)
-                setup = op.setup + self._change(machine, routing.family)
-                engine.emit(E.OperationStarted(env.now, wo, k, machine, setup))
-                run = op.run * order.qty
-                yield env.timeout(setup + run)
-                self.last_family[machine] = routing.family
-                engine.emit(E.OperationCompleted(env.now, wo, k, machine, run))
-                idle.append(machine)
+            yield from self._operate(wo, order, routing, k, order.qty, op.setup)
+        if routing.rework_rate > 0:
+            redo = float(self.rework_gen[item].binomial(int(order.qty), routing.rework_rate))
+            if redo > 0:
+                last = len(routing.operations) - 1
+                engine.emit(E.ProductionReworked(env.now, wo, item, self.location, redo, last))
+                yield from self._operate(wo, order, routing, last, redo, 0.0)
+        self._running.discard(wo)
+        self.started.difference_update({(wo, k) for k in range(len(routing.operations))})
+        self.plan = {key: v for key, v in self.plan.items() if key[0] != wo}
         self._complete(wo, item, order, routing)
+
+    def _operate(self, wo: int, order: Any, routing: Routing, k: int, qty: float, base_setup: float) -> Any:
+        """One operation of a work order on a machine of its group: queue, set up, run ``qty`` units."""
+        engine = self.engine
+        env = self.env
+        op = routing.operations[k]
+        group = self.groups[op.machine_group]
+        with group.request(priority=self._priority(order, routing, k)) as req:  # type: ignore[arg-type]
+            self.waiting[req] = (wo, k)
+            yield req
+            del self.waiting[req]
+            self.started.add((wo, k))
+            idle = self.idle[op.machine_group]
+            machine = min(idle, key=lambda m: (self._change(m, routing.family), idle.index(m)))
+            idle.remove(machine)
+            setup = base_setup + self._change(machine, routing.family)
+            engine.emit(E.OperationStarted(env.now, wo, k, machine, setup))
+            run = op.run * qty
+            yield env.timeout(setup + run)
+            self.last_family[machine] = routing.family
+            engine.emit(E.OperationCompleted(env.now, wo, k, machine, run))
+            idle.append(machine)
 
     def _change(self, machine: str, family: str) -> float:
         last = self.last_family.get(machine)

@@ -11,6 +11,9 @@ Measurement noise, calibration drift and dropouts (missing samples) are drawn pe
 sensor's own stream. When the watched asset changes state mid-block, the rest of that sensor's row
 is recomputed and its pending alarms rescheduled. A store's temperature above its ``excursion``
 limit for ``spoil_after`` scraps the free lots of that storage class there ('cold_chain').
+A temperature sensor on a vehicle watches its reefer the same way: nominal while the cooling runs,
+towards ``warm_to`` from the moment it fails on a trip until the vehicle is back at its depot
+(twin/sim/fleet.py calls ``reefer_changed``).
 """
 
 from __future__ import annotations
@@ -85,6 +88,8 @@ class SensorModel:
         self.version = [0] * n
         self.cooling: dict[int, _Cooling] = {}
         self.items_by_storage: dict[str, list[str]] = {}
+        vehicles = {v.id if v.count == 1 else f"{v.id}-{k + 1}" for v in site.vehicles for k in range(v.count)}
+        self.on_vehicle: dict[str, list[int]] = {}  # reefer temperature sensors by vehicle
         for it in site.items:
             self.items_by_storage.setdefault(it.storage, []).append(it.id)
         by_every: dict[float, list[int]] = {}
@@ -96,6 +101,9 @@ class SensorModel:
             if s.cooled_by is not None and s.cooled_by in self.assets:
                 self.cooling[i] = _Cooling(s.nominal, s.warm_rate)
                 self.assets[s.cooled_by].listeners.append(lambda a, i=i: self._cooler_changed(i, a))
+            elif s.attached_to in vehicles and s.kind == "temperature":
+                self.cooling[i] = _Cooling(s.nominal, s.warm_rate)
+                self.on_vehicle.setdefault(s.attached_to, []).append(i)
         self.groups = [(every, np.array(rows)) for every, rows in sorted(by_every.items())]
         self.row_of: dict[int, tuple[int, int]] = {}
         for g, (_, rows) in enumerate(self.groups):
@@ -185,6 +193,13 @@ class SensorModel:
         spec = self.specs[i]
         self.cooling[i].switch(self.env.now, spec.nominal if a.status == "running" else spec.warm_to)
         self._recompute(i)
+
+    def reefer_changed(self, vehicle: str, running: bool) -> None:
+        """A vehicle's reefer cooling failed (``running`` False) or was restored at the depot."""
+        for i in self.on_vehicle.get(vehicle, ()):
+            spec = self.specs[i]
+            self.cooling[i].switch(self.env.now, spec.nominal if running else spec.warm_to)
+            self._recompute(i)
 
     # -- events --------------------------------------------------------------------------------------
 
