@@ -7,8 +7,9 @@ import math
 import shutil
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
@@ -17,6 +18,8 @@ from rich.table import Table
 
 from twin.errors import TwinError
 from twin.model.durations import parse_duration
+
+T = TypeVar("T")
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="LEMS Twin: logistics simulation and digital twin.")
 out = Console()
@@ -160,6 +163,17 @@ def _progress(label: str) -> Progress:
                     TimeElapsedColumn(), console=err, transient=True, disable=not err.is_terminal)
 
 
+def _recorded(registry: Any, record: Any, label: str, work: Callable[[Callable[[int, int], None]], T]) -> T:
+    """Run ``work(progress)`` under a progress bar; a failure or Ctrl-C marks the recorded run so."""
+    with _progress(label) as bar:
+        task = bar.add_task(f"{label}: replications", total=None)
+        try:
+            return work(lambda done, total: bar.update(task, completed=done, total=total))
+        except BaseException as exc:
+            registry.finish(record.id, {}, status="cancelled" if isinstance(exc, KeyboardInterrupt) else "failed")
+            raise
+
+
 def _direction_word(kpi: str, diff: float) -> str:
     from twin.comparison import KPI_DIRECTION
 
@@ -202,16 +216,10 @@ def compare(
         record = registry.new_run("compare", [s.name for s in loaded], [str(p) for p in scenarios],
                                   [scenario_digest(s) for s in loaded], seed if seed is not None else loaded[0].seed,
                                   replications or max(s.replications for s in loaded))
-        with _progress("compare") as bar:
-            task = bar.add_task("replications", total=None)
-            try:
-                result = run_compare(loaded, replications=replications, seed=seed, precision=precision,
-                                     max_replications=max_replications, warmup=wu, rank_kpi=rank_by,
-                                     workers=workers, cluster=cluster, trace_dir=record.traces,
-                                     progress=lambda d, t: bar.update(task, completed=d, total=t))
-            except BaseException:
-                registry.finish(record.id, {}, status="failed")
-                raise
+        result = _recorded(registry, record, "compare", lambda progress: run_compare(
+            loaded, replications=replications, seed=seed, precision=precision, max_replications=max_replications,
+            warmup=wu, rank_kpi=rank_by, workers=workers, cluster=cluster, trace_dir=record.traces,
+            progress=progress))
     except TwinError as exc:
         fail(str(exc))
         return
@@ -291,15 +299,9 @@ def sweep(
         registry = _registry(home)
         record = registry.new_run("sweep", [sc.name], [str(scenario)], [scenario_digest(sc)],
                                   seed if seed is not None else sc.seed, replications or sc.replications)
-        with _progress("sweep") as bar:
-            task = bar.add_task("replications", total=None)
-            try:
-                result = run_sweep(sc, params, samples=samples, replications=replications, seed=seed, x=x, y=y,
-                                   workers=workers, cluster=cluster, trace_dir=record.traces,
-                                   progress=lambda d, t: bar.update(task, completed=d, total=t))
-            except BaseException:
-                registry.finish(record.id, {}, status="failed")
-                raise
+        result = _recorded(registry, record, "sweep", lambda progress: run_sweep(
+            sc, params, samples=samples, replications=replications, seed=seed, x=x, y=y, workers=workers,
+            cluster=cluster, trace_dir=record.traces, progress=progress))
     except TwinError as exc:
         fail(str(exc))
         return

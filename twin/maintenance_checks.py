@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from twin.crossref import duplicate_ids
 from twin.errors import Problem
 from twin.model.site import Site
 
@@ -18,13 +19,8 @@ def maintenance_problems(site: Site, add: Add) -> list[Problem]:
     items = {it.id for it in site.items}
     warehouses = {w.id for w in site.warehouses}
     assets = {a.id for a in site.assets}
-    for kind, ids in (("asset", [a.id for a in site.assets]), ("technician", [t.id for t in site.technicians]),
-                      ("sensor", [s.id for s in site.sensors])):
-        seen: set[str] = set()
-        for n, ident in enumerate(ids):
-            if ident in seen:
-                add(("site", f"{kind}s", n, "id"), f"duplicate {kind} id {ident!r}")
-            seen.add(ident)
+    duplicate_ids((("asset", [a.id for a in site.assets]), ("technician", [t.id for t in site.technicians]),
+                   ("sensor", [s.id for s in site.sensors])), add)
     for n, a in enumerate(site.assets):
         for ident in a.repair_parts:
             if ident not in items:

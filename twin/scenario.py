@@ -18,6 +18,7 @@ import yaml
 from pydantic import ValidationError
 
 from policies.base import PolicyLoadError, policy_params_model
+from twin.crossref import duplicate_ids
 from twin.errors import Problem, ScenarioError
 from twin.fleet_checks import fleet_problems
 from twin.floor_checks import floor_problems
@@ -280,13 +281,8 @@ def _cross_reference(scenario: Scenario, origins: Origins, default_file: str) ->
     items = {it.id for it in site.items}
     warehouses = {w.id for w in site.warehouses}
     suppliers = {s.id for s in site.suppliers}
-    for kind, ids in (("item", [i.id for i in site.items]), ("warehouse", [w.id for w in site.warehouses]),
-                      ("supplier", [s.id for s in site.suppliers])):
-        seen: set[str] = set()
-        for n, ident in enumerate(ids):
-            if ident in seen:
-                add(("site", f"{kind}s", n, "id"), f"duplicate {kind} id {ident!r}")
-            seen.add(ident)
+    duplicate_ids((("item", [i.id for i in site.items]), ("warehouse", [w.id for w in site.warehouses]),
+                   ("supplier", [s.id for s in site.suppliers])), add)
     for n, item in enumerate(site.items):
         if item.supplier is not None and item.supplier not in suppliers:
             add(("site", "items", n, "supplier"), f"unknown supplier {item.supplier!r}")
