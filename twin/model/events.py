@@ -14,6 +14,53 @@ import hashlib
 from collections.abc import Iterator
 from typing import Any, NamedTuple
 
+from twin.model.events_fleet import (
+    FLEET_EVENTS,
+    ConsignmentReady,
+    CrewAssigned,
+    Delivered,
+    DeliveryUnserved,
+    ReeferFailed,
+    Refuelled,
+    Rerouted,
+    RoadClosed,
+    RoadReopened,
+    VehicleBrokeDown,
+    VehicleDispatched,
+    VehicleRepaired,
+    VehicleReturned,
+    fleet_row,
+)
+from twin.model.events_maintenance import (
+    MAINTENANCE_EVENTS,
+    AssetStarted,
+    AssetStopped,
+    MachineFailed,
+    MaintenanceDone,
+    RepairCompleted,
+    RepairRequested,
+    RepairStarted,
+    RequestRated,
+    SensorAlarm,
+    SensorReading,
+    TechnicianAssigned,
+    WorkOrderCancelled,
+    WorkOrderCreated,
+    maintenance_row,
+)
+from twin.model.events_production import (
+    PRODUCTION_EVENTS,
+    MaterialIssued,
+    MaterialReserved,
+    MaterialShortage,
+    OperationCompleted,
+    OperationStarted,
+    ProductionOrderReleased,
+    ProductionReceived,
+    ProductionReworked,
+    ProductionScrapped,
+    production_rows,
+)
 from twin.model.floor_events import FLOOR_EVENTS, PickTravelled, floor_row
 
 __all__ = [
@@ -232,345 +279,6 @@ class ActionRejected(NamedTuple):
     reason: str
 
 
-# -- maintenance (issue 4): assets, work orders, technicians, sensors, requests -------------------
-
-
-class MachineFailed(NamedTuple):
-    """An asset breaks down; ``age`` is its virtual operating age at failure (hours)."""
-
-    t: float
-    asset: str
-    age: float
-
-
-class AssetStopped(NamedTuple):
-    """An asset is stopped on purpose (planned downtime, or planned maintenance starting)."""
-
-    t: float
-    asset: str
-    reason: str
-
-
-class AssetStarted(NamedTuple):
-    """A stopped asset runs again (end of planned downtime)."""
-
-    t: float
-    asset: str
-    reason: str
-
-
-class WorkOrderCreated(NamedTuple):
-    """A maintenance work order: ``kind`` corrective | preventive | condition | predictive | request."""
-
-    t: float
-    wo: int
-    asset: str
-    kind: str
-    priority: int
-    skill: str
-    source: str  # the policy, 'failure', or a request's channel
-
-
-class WorkOrderCancelled(NamedTuple):
-    t: float
-    wo: int
-    asset: str
-    reason: str
-
-
-class TechnicianAssigned(NamedTuple):
-    t: float
-    wo: int
-    technician: str
-    travel: float  # hours
-
-
-class RepairStarted(NamedTuple):
-    """Work on a work order starts (the technician is there and the parts are at hand)."""
-
-    t: float
-    wo: int
-    asset: str
-    technician: str
-
-
-class RepairCompleted(NamedTuple):
-    """A corrective work order (or a request) is done; the asset runs again with virtual age ``age``."""
-
-    t: float
-    wo: int
-    asset: str
-    technician: str
-    labour_hours: float
-    cost: float
-    age: float
-
-
-class MaintenanceDone(NamedTuple):
-    """A planned work order is done; the asset runs again with virtual age ``age``."""
-
-    t: float
-    wo: int
-    asset: str
-    technician: str
-    labour_hours: float
-    cost: float
-    age: float
-
-
-class SensorReading(NamedTuple):
-    """A reading a policy asked for (most samples never become events: DESIGN principle 4)."""
-
-    t: float
-    sensor: str
-    target: str
-    kind: str
-    value: float
-
-
-class SensorAlarm(NamedTuple):
-    """A sensor crosses its alarm limit (``state`` 'high' or 'low') or comes back ('clear')."""
-
-    t: float
-    sensor: str
-    target: str
-    kind: str
-    value: float
-    state: str
-
-
-class RepairRequested(NamedTuple):
-    """A person asks for a repair (app, phone, web); a work order of kind 'request' follows."""
-
-    t: float
-    wo: int
-    asset: str
-    location: str
-    channel: str
-    priority: int
-
-
-class RequestRated(NamedTuple):
-    """The requester rates the closed request, 1 (bad) .. 5 (good)."""
-
-    t: float
-    wo: int
-    rating: int
-
-
-# -- production (issue 3): work orders, material between warehouse and lines, operations ----------
-
-
-class ProductionOrderReleased(NamedTuple):
-    """A production work order is released to the shop floor (``source``: 'mps:<ref>', a policy, or
-    'parent:<wo>' for a sub-assembly made for a held parent)."""
-
-    t: float
-    wo: int
-    item: str
-    location: str
-    qty: float
-    due: float
-    source: str
-
-
-class MaterialReserved(NamedTuple):
-    """Components reserved for a work order, lot by lot (reserved stock is never issued twice)."""
-
-    t: float
-    wo: int
-    location: str
-    picks: tuple[tuple[str, int, float], ...]  # (item, lot, qty)
-
-
-class MaterialShortage(NamedTuple):
-    """A work order could not get its components; ``action`` is 'substituted:<item>' or 'held'."""
-
-    t: float
-    wo: int
-    location: str
-    lines: tuple[tuple[str, float], ...]  # (item, qty short)
-    action: str
-
-
-class OperationStarted(NamedTuple):
-    t: float
-    wo: int
-    op: int
-    machine: str
-    setup: float  # hours of set-up and changeover before the run
-
-
-class OperationCompleted(NamedTuple):
-    t: float
-    wo: int
-    op: int
-    machine: str
-    run: float  # hours of run time
-
-
-class MaterialIssued(NamedTuple):
-    """Backflush at completion: the reserved components leave the stock."""
-
-    t: float
-    wo: int
-    location: str
-    picks: tuple[tuple[str, int, float], ...]  # (item, lot, qty)
-
-
-class ProductionScrapped(NamedTuple):
-    """Finished units of a work order scrapped (never received into stock)."""
-
-    t: float
-    wo: int
-    item: str
-    location: str
-    qty: float
-    reason: str
-
-
-class ProductionReworked(NamedTuple):
-    """Completed units of a work order found defective and sent back through operation ``op`` (the
-    last of the routing) once before they are received; they count against first-pass quality."""
-
-    t: float
-    wo: int
-    item: str
-    location: str
-    qty: float
-    op: int
-
-
-class ProductionReceived(NamedTuple):
-    """Good units of a completed work order received into stock as a new available lot; closes it."""
-
-    t: float
-    wo: int
-    item: str
-    location: str
-    lot: int
-    qty: float
-
-
-# -- transport (issue 5): consignments, trips, deliveries, roads, vehicles ------------------------
-
-
-class ConsignmentReady(NamedTuple):
-    """Shipped goods for a network node wait at the warehouse dock for a vehicle."""
-
-    t: float
-    consignment: int
-    order: int
-    origin: str
-    destination: str
-    weight: float
-    volume: float
-    priority: int
-    due: float
-
-
-class VehicleDispatched(NamedTuple):
-    """A vehicle leaves its warehouse (loaded) with consignments in this order; ``km`` planned."""
-
-    t: float
-    trip: int
-    vehicle: str
-    origin: str
-    consignments: tuple[int, ...]
-    km: float
-
-
-class Delivered(NamedTuple):
-    t: float
-    trip: int
-    vehicle: str
-    consignment: int
-    order: int
-    node: str
-    priority: int
-    due: float
-    late: bool
-    spoiled: bool
-
-
-class DeliveryUnserved(NamedTuple):
-    """A consignment that cannot be delivered (heavier than any vehicle, unreachable, ...)."""
-
-    t: float
-    consignment: int
-    order: int
-    node: str
-    reason: str
-
-
-class VehicleReturned(NamedTuple):
-    """A trip ends back at the depot: its km, hours and cost (km and hours at the vehicle's rates)."""
-
-    t: float
-    trip: int
-    vehicle: str
-    km: float
-    hours: float
-    cost: float
-
-
-class RoadClosed(NamedTuple):
-    t: float
-    a: str
-    b: str
-
-
-class RoadReopened(NamedTuple):
-    t: float
-    a: str
-    b: str
-
-
-class VehicleBrokeDown(NamedTuple):
-    t: float
-    vehicle: str
-    trip: int
-
-
-class VehicleRepaired(NamedTuple):
-    t: float
-    vehicle: str
-    trip: int
-
-
-class Rerouted(NamedTuple):
-    """A trip under way changes its plan (a road closed, a breakdown, a stop became unreachable);
-    ``stops`` are the consignments still to deliver, in the new order."""
-
-    t: float
-    trip: int
-    vehicle: str
-    reason: str
-    stops: tuple[int, ...]
-
-
-class Refuelled(NamedTuple):
-    t: float
-    vehicle: str
-    hours: float
-
-
-class CrewAssigned(NamedTuple):
-    """Driver and escort crews for a trip (a convoy that needs an escort waits for one)."""
-
-    t: float
-    trip: int
-    crew: tuple[str, ...]
-
-
-class ReeferFailed(NamedTuple):
-    """A reefer's cooling fails during a trip: cold cargo spoils unless delivered in time."""
-
-    t: float
-    vehicle: str
-    trip: int
-
-
 Event = (
     OrderPlaced
     | Allocated
@@ -624,49 +332,6 @@ Event = (
     | ReeferFailed
 )
 
-FLEET_EVENTS: tuple[type, ...] = (
-    ConsignmentReady,
-    VehicleDispatched,
-    Delivered,
-    DeliveryUnserved,
-    VehicleReturned,
-    RoadClosed,
-    RoadReopened,
-    VehicleBrokeDown,
-    VehicleRepaired,
-    Rerouted,
-    Refuelled,
-    CrewAssigned,
-    ReeferFailed,
-)
-
-PRODUCTION_EVENTS: tuple[type, ...] = (
-    ProductionOrderReleased,
-    MaterialReserved,
-    MaterialShortage,
-    OperationStarted,
-    OperationCompleted,
-    MaterialIssued,
-    ProductionScrapped,
-    ProductionReworked,
-    ProductionReceived,
-)
-
-MAINTENANCE_EVENTS: tuple[type, ...] = (
-    MachineFailed,
-    AssetStopped,
-    AssetStarted,
-    WorkOrderCreated,
-    WorkOrderCancelled,
-    TechnicianAssigned,
-    RepairStarted,
-    RepairCompleted,
-    MaintenanceDone,
-    SensorReading,
-    SensorAlarm,
-    RepairRequested,
-    RequestRated,
-)
 
 EVENT_TYPES: dict[str, type] = {
     cls.__name__: cls
@@ -794,11 +459,11 @@ def event_rows(seq: int, ev: Any, lot_qty: dict[tuple[str, str, int], float]) ->
     elif kind == "ActionRejected":
         yield (seq, t, kind, -1, "", "", -1, 0.0, 0.0, 0.0, 0.0, 0.0, f"{ev.policy}: {ev.action}: {ev.reason}")
     elif kind in _PRODUCTION_NAMES:
-        yield from _production_rows(seq, kind, ev)
+        yield from production_rows(seq, kind, ev)
     elif kind in _MAINTENANCE_NAMES:
-        yield _maintenance_row(seq, kind, ev)
+        yield maintenance_row(seq, kind, ev)
     elif kind in _FLEET_NAMES:
-        yield _fleet_row(seq, kind, ev)
+        yield fleet_row(seq, kind, ev)
     elif kind == "PickTravelled":
         yield floor_row(seq, ev)
     else:  # pragma: no cover - every type above is listed in EVENT_TYPES
@@ -808,95 +473,6 @@ def event_rows(seq: int, ev: Any, lot_qty: dict[tuple[str, str, int], float]) ->
 _MAINTENANCE_NAMES = frozenset(cls.__name__ for cls in MAINTENANCE_EVENTS)
 _PRODUCTION_NAMES = frozenset(cls.__name__ for cls in PRODUCTION_EVENTS)
 _FLEET_NAMES = frozenset(cls.__name__ for cls in FLEET_EVENTS)
-
-
-def _fleet_row(seq: int, kind: str, ev: Any) -> Row:
-    """Transport events touch no stock counter (the goods left the stock when shipped): ``order`` is
-    the customer order (or the trip), ``item`` the vehicle, ``location`` the node, ``qty`` the main
-    number (km, weight, cost), ``info`` the rest."""
-    t = ev.t
-    if kind == "ConsignmentReady":
-        return (seq, t, kind, ev.order, "", ev.destination, ev.consignment, ev.weight, 0.0, 0.0, 0.0, 0.0,
-                f"from={ev.origin} p{ev.priority} due={ev.due!r}")
-    if kind == "VehicleDispatched":
-        return (seq, t, kind, ev.trip, ev.vehicle, ev.origin, -1, ev.km, 0.0, 0.0, 0.0, 0.0,
-                " ".join(map(str, ev.consignments)))
-    if kind == "Delivered":
-        info = ("late" if ev.late else "on_time") + (" spoiled" if ev.spoiled else "")
-        return (seq, t, kind, ev.order, ev.vehicle, ev.node, ev.consignment, float(ev.priority), 0.0, 0.0, 0.0,
-                0.0, info)
-    if kind == "DeliveryUnserved":
-        return (seq, t, kind, ev.order, "", ev.node, ev.consignment, 0.0, 0.0, 0.0, 0.0, 0.0, ev.reason)
-    if kind == "VehicleReturned":
-        return (seq, t, kind, ev.trip, ev.vehicle, "", -1, ev.km, 0.0, 0.0, 0.0, 0.0,
-                f"hours={ev.hours!r} cost={ev.cost!r}")
-    if kind in ("RoadClosed", "RoadReopened"):
-        return (seq, t, kind, -1, "", f"{ev.a}-{ev.b}", -1, 0.0, 0.0, 0.0, 0.0, 0.0, "")
-    if kind == "Rerouted":
-        return (seq, t, kind, ev.trip, ev.vehicle, "", -1, 0.0, 0.0, 0.0, 0.0, 0.0,
-                f"{ev.reason}: {' '.join(map(str, ev.stops))}")
-    if kind == "Refuelled":
-        return (seq, t, kind, -1, ev.vehicle, "", -1, ev.hours, 0.0, 0.0, 0.0, 0.0, "")
-    if kind == "CrewAssigned":
-        return (seq, t, kind, ev.trip, "", "", -1, 0.0, 0.0, 0.0, 0.0, 0.0, " ".join(ev.crew))
-    # VehicleBrokeDown, VehicleRepaired, ReeferFailed
-    return (seq, t, kind, ev.trip, ev.vehicle, "", -1, 0.0, 0.0, 0.0, 0.0, 0.0, "")
-
-
-def _production_rows(seq: int, kind: str, ev: Any) -> Iterator[Row]:
-    """Production rows: ``order`` is the work order; reservations, backflush and receipts move the
-    component and finished-goods counters, the rest only record (``location`` is the machine)."""
-    t, wo = ev.t, ev.wo
-    if kind == "MaterialReserved":
-        for item, lot, qty in ev.picks:
-            yield (seq, t, kind, wo, item, ev.location, lot, qty, 0.0, qty, 0.0, 0.0, "")
-    elif kind == "MaterialIssued":
-        for item, lot, qty in ev.picks:
-            yield (seq, t, kind, wo, item, ev.location, lot, qty, -qty, -qty, 0.0, 0.0, "backflush")
-    elif kind == "ProductionReceived":
-        yield (seq, t, kind, wo, ev.item, ev.location, ev.lot, ev.qty, ev.qty, 0.0, 0.0, -ev.qty, "")
-    elif kind == "ProductionOrderReleased":
-        # An open work order is on order (a scheduled receipt) until its units are received or scrapped.
-        yield (seq, t, kind, wo, ev.item, ev.location, -1, ev.qty, 0.0, 0.0, 0.0, ev.qty, f"due={ev.due!r} {ev.source}")
-    elif kind == "MaterialShortage":
-        for item, qty in ev.lines:
-            yield (seq, t, kind, wo, item, ev.location, -1, qty, 0.0, 0.0, 0.0, 0.0, ev.action)
-    elif kind == "ProductionScrapped":
-        yield (seq, t, kind, wo, ev.item, ev.location, -1, ev.qty, 0.0, 0.0, 0.0, -ev.qty, ev.reason)
-    elif kind == "ProductionReworked":
-        yield (seq, t, kind, wo, ev.item, ev.location, ev.op, ev.qty, 0.0, 0.0, 0.0, 0.0, "rework")
-    elif kind == "OperationStarted":
-        yield (seq, t, kind, wo, "", ev.machine, ev.op, ev.setup, 0.0, 0.0, 0.0, 0.0, "")
-    else:  # OperationCompleted
-        yield (seq, t, kind, wo, "", ev.machine, ev.op, ev.run, 0.0, 0.0, 0.0, 0.0, "")
-
-
-def _maintenance_row(seq: int, kind: str, ev: Any) -> Row:
-    """Maintenance events touch no stock counter: ``order`` is the work order, ``location`` the asset
-    (or a sensor's target), ``item`` the technician or sensor, ``qty`` the main number, ``info`` the rest."""
-    wo = getattr(ev, "wo", -1)
-    if kind in ("SensorReading", "SensorAlarm"):
-        info = ev.kind if kind == "SensorReading" else f"{ev.kind}:{ev.state}"
-        return (seq, ev.t, kind, -1, ev.sensor, ev.target, -1, ev.value, 0.0, 0.0, 0.0, 0.0, info)
-    if kind == "RequestRated":
-        return (seq, ev.t, kind, wo, "", "", -1, float(ev.rating), 0.0, 0.0, 0.0, 0.0, "")
-    asset = getattr(ev, "asset", "")
-    tech = getattr(ev, "technician", "")
-    if kind == "MachineFailed":
-        qty, info = ev.age, ""
-    elif kind in ("AssetStopped", "AssetStarted", "WorkOrderCancelled"):
-        qty, info = 0.0, ev.reason
-    elif kind == "WorkOrderCreated":
-        qty, info = float(ev.priority), f"{ev.kind}:{ev.skill}:{ev.source}"
-    elif kind == "TechnicianAssigned":
-        qty, info = ev.travel, ""
-    elif kind in ("RepairCompleted", "MaintenanceDone"):
-        qty, info = ev.cost, f"labour={ev.labour_hours!r} age={ev.age!r}"
-    elif kind == "RepairRequested":
-        qty, info = float(ev.priority), f"{ev.channel}:{ev.location}"
-    else:
-        qty, info = 0.0, ""
-    return (seq, ev.t, kind, wo, tech, asset, -1, qty, 0.0, 0.0, 0.0, 0.0, info)
 
 
 class EventLog:
