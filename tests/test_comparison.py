@@ -124,3 +124,14 @@ def test_bad_arguments() -> None:
         compare([a, a], replications=2, workers=1, rank_kpi="speed")
     with pytest.raises(TwinError, match="between 0 and 1"):
         compare([a, a], replications=2, workers=1, precision=5)
+
+
+def test_python_api_twin_compare_returns_dataframes_for_a_notebook() -> None:
+    import twin
+
+    result = twin.compare([small_scenario(name="a"), small_scenario(name="b", policies=_policy(0.8))],
+                          replications=2, workers=1)
+    assert isinstance(result, twin.ComparisonResult)
+    assert isinstance(result.kpis, pd.DataFrame) and result.kpis.shape[0] == 4
+    assert isinstance(result.summary, pd.DataFrame) and ("a", "fill_rate") in result.summary.index
+    assert isinstance(result.differences, pd.DataFrame) and ("b", "total_cost") in result.differences.index
