@@ -101,21 +101,32 @@ def test_sigkill_during_batch_ingest_loses_no_acknowledged_event(tmp_path: Path)
     acked: list[str] = []
     batches = [envs[i:i + 200] for i in range(0, len(envs), 200)]
     ho = {"X-API-Key": keys["operator"]}
+    ready, killed = threading.Event(), threading.Event()
     with server(tmp_path, live, "--window", "1d") as (url, proc):
         def post_all() -> None:
+            in_flight = 0
             with httpx.Client(timeout=10) as c:
                 for b in batches:
+                    if ready.is_set():
+                        # The next batch goes out as the kill lands (mid-ingest); then wait for the
+                        # kill, so a fast server cannot finish the whole ingest before it.
+                        if in_flight:
+                            killed.wait(30)
+                        in_flight += 1
                     try:
                         r = c.post(url + "/twin/events", json=b, headers=ho)
                     except httpx.TransportError:
                         return
                     if r.status_code == 200:
                         acked.extend(e["id"] for e in b)
+                    if len(acked) >= len(envs) // 3:
+                        ready.set()
 
         sender = threading.Thread(target=post_all)
         sender.start()
-        _wait(lambda: len(acked) >= len(envs) // 3, 30, "a third of the batches to be acknowledged")
+        _wait(ready.is_set, 30, "a third of the batches to be acknowledged")
         proc.send_signal(signal.SIGKILL)
+        killed.set()
         proc.wait(timeout=10)
         sender.join(timeout=30)
     assert 0 < len(acked) < len(envs)
