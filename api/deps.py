@@ -30,6 +30,7 @@ class Services:
     jobs: JobManager
     _twin: LiveTwin | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    shadow: Any = None  # twin.live_shadow.ShadowRunner while shadow mode runs (`twin serve --shadow`)
 
     @classmethod
     def open(cls, settings: Settings) -> Services:
@@ -46,11 +47,14 @@ class Services:
 
                 scenario = load_scenario(self.settings.live_scenario)
                 store = EventStore(self.settings.events_path)
-                config = LiveConfig(window=self.settings.window_hours, max_ahead=self.settings.max_ahead_hours)
+                config = LiveConfig(window=self.settings.window_hours, max_ahead=self.settings.max_ahead_hours,
+                                    alerts=self.settings.alerts)
                 self._twin = LiveTwin(scenario, store, config)
             return self._twin
 
     def close(self) -> None:
+        if self.shadow is not None:
+            self.shadow.stop()
         self.jobs.shutdown()
         if self._twin is not None:
             self._twin.store.close()

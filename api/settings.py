@@ -7,6 +7,8 @@ from pathlib import Path
 
 from fastapi import Request
 
+from twin.live_alerts import AlertThresholds
+
 __all__ = ["Settings", "get_settings"]
 
 
@@ -24,6 +26,7 @@ class Settings:
     max_ahead_hours: float | None = 1.0
     max_batch: int = 10000
     max_forecast_hours: float = 90 * 24.0
+    alerts: AlertThresholds | None = AlertThresholds()  # discrepancy alert thresholds (None: off)
 
     @property
     def events_path(self) -> Path:

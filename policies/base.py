@@ -113,7 +113,8 @@ def load_policy(use: str, params: dict[str, Any], review: float | None = None) -
 
 
 def per_sku(value: float | dict[str, float] | None, obs: InventoryObservation, default: float = np.nan) -> np.ndarray:
-    """Expand a parameter given as one number or per item ({item: v, 'class:A': v, '*': v}) to SKUs."""
+    """Expand a parameter given as one number or per item ({item: v, 'class:A': v, '*': v}) to SKUs;
+    'item@location' sets one SKU (a plant's raw-material store apart from a service depot, say)."""
     n = len(obs.params)
     if value is None:
         return np.full(n, default, dtype=float)
@@ -128,4 +129,8 @@ def per_sku(value: float | dict[str, float] | None, obs: InventoryObservation, d
     for k, item in enumerate(obs.params.items):
         if item in value:
             out[k] = float(value[item])
+    if any("@" in key for key in value):
+        for k, (item, loc) in enumerate(zip(obs.params.items, obs.params.locations, strict=True)):
+            if f"{item}@{loc}" in value:
+                out[k] = float(value[f"{item}@{loc}"])
     return out

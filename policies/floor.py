@@ -1,16 +1,18 @@
-"""Floor policies (issue 8): slotting (which bin holds which item) and pick-path ordering (in which
-order a picker visits an order's bins). Pure functions of plain arrays, like Ciw's disciplines: the
-floor model (``twin.sim.floor``) measures their effect as travel distance per pick and picks per hour.
+"""Floor policies (issue 8): slotting (which bin holds which item), pick-path ordering (in which
+order a picker visits a tour's bins) and wave picking (orders released in waves, batched into picker
+tours). Pure functions of plain arrays, like Ciw's disciplines: the floor model (``twin.sim.floor``)
+measures their effect as travel distance per pick and picks per hour.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 
 import numpy as np
 
-__all__ = ["abc_slotting", "random_slotting", "s_shape_order", "nearest_neighbour_order", "SLOTTING",
-           "PICK_PATHS"]
+__all__ = ["abc_slotting", "random_slotting", "s_shape_order", "nearest_neighbour_order", "largest_gap_order",
+           "SLOTTING", "PICK_PATHS", "next_wave", "batch_orders"]
 
 Cell = tuple[int, int]
 
@@ -73,4 +75,54 @@ def nearest_neighbour_order(stops: Sequence[Cell], start: Cell,
     return out
 
 
-PICK_PATHS = {"s_shape": s_shape_order, "nearest": nearest_neighbour_order}
+def largest_gap_order(stops: Sequence[Cell], start: Cell, distance: Callable[[Cell, Cell], float]) -> list[Cell]:
+    """Largest gap routing (for racks between two cross aisles, the start on the front one): the
+    first and last aisles (columns) with picks are walked end to end; every aisle between is
+    entered from the front and from the back up to its largest gap between picks (front, picks,
+    back), never crossing that gap. The picker goes out along the back and home along the front."""
+    del distance  # the largest gap follows the layout only
+    by_col: dict[int, list[Cell]] = {}
+    for s in set(stops):
+        by_col.setdefault(s[1], []).append(s)
+    cols = sorted(by_col)
+    if len(cols) <= 2:
+        return s_shape_order(stops, start, lambda a, b: 0)
+    front = min(s[0] for s in stops) - 1
+    back = max(s[0] for s in stops) + 1
+    first, *middle, last = cols
+    near: dict[int, list[Cell]] = {}  # entered from the front
+    far: dict[int, list[Cell]] = {}  # entered from the back
+    for col in middle:
+        picks = sorted(by_col[col])
+        rows = [front, *(p[0] for p in picks), back]
+        gaps = [rows[k + 1] - rows[k] for k in range(len(rows) - 1)]
+        g = max(range(len(gaps)), key=lambda k: (gaps[k], -k))  # the largest gap is not walked
+        near[col], far[col] = picks[:g], picks[g:]
+    out = sorted(by_col[first])  # down the first aisle
+    for col in middle:  # along the back, left to right: into each aisle from the back
+        out.extend(sorted(far[col], reverse=True))
+    out.extend(sorted(by_col[last], reverse=True))  # up the last aisle
+    for col in reversed(middle):  # along the front, right to left: into each aisle from the front
+        out.extend(sorted(near[col]))
+    return out
+
+
+PICK_PATHS = {"s_shape": s_shape_order, "nearest": nearest_neighbour_order, "largest_gap": largest_gap_order}
+
+
+def next_wave(t: float, every: float) -> float:
+    """When an order that comes in at ``t`` is released: the next wave (waves at 0, every, 2 every,
+    ...); an order that comes in at a wave's time goes with that wave."""
+    return math.ceil(t / every - 1e-9) * every
+
+
+def batch_orders(stops: Sequence[Sequence[Cell]], size: int) -> list[list[int]]:
+    """A wave's orders grouped into picker tours of at most ``size`` orders (order batching by
+    aisle): orders sorted by the first aisle (column, then row) they need, so a tour serves orders
+    in neighbouring aisles; orders with no stop last; ties by arrival. Returns order indices."""
+    if size < 1:
+        raise ValueError(f"a tour holds at least one order, got size {size}")
+    far = (math.inf, math.inf)
+    ranked = sorted(range(len(stops)),
+                    key=lambda k: (min(((c, r) for r, c in stops[k]), default=far), k))
+    return [ranked[i:i + size] for i in range(0, len(ranked), size)]

@@ -16,6 +16,9 @@ Timing convention (the textbook one, see ../shared/validation/mrp_example.yaml):
 
 A planned order whose release falls before bucket 0 is released in bucket 0 and flagged past due.
 Buckets are numbered from 0; a textbook's "week 1" is bucket 0.
+
+``policies.mrp_planner.MrpPlanner`` (registered as ``mrp``) runs this planning as the plant's
+production policy inside the simulation.
 """
 
 from __future__ import annotations
@@ -522,3 +525,4 @@ def _receipt_messages(ids: tuple[str, ...], items: Sequence[MrpItem], gross: np.
                 out.append(MrpException(ids[k], "de_expedite", t, need, q,
                                         f"{ids[k]}: de-expedite receipt of {q:g} from bucket {t} to {need}"))
     return out
+

@@ -29,7 +29,8 @@ __all__ = [
     "check_schedule",
 ]
 
-DISPATCH_RULES = ("fifo", "edd", "spt", "critical_ratio")
+Rule = Literal["fifo", "edd", "spt", "critical_ratio"]
+DISPATCH_RULES: tuple[Rule, ...] = ("fifo", "edd", "spt", "critical_ratio")
 Changeovers = Mapping[tuple[str, str], int]
 
 
@@ -194,14 +195,19 @@ def dispatch(jobs: Sequence[Job], rule: Literal["fifo", "edd", "spt", "critical_
 def solve_cp_sat(jobs: Sequence[Job], objective: Literal["makespan", "weighted_tardiness"] = "makespan",
                  changeovers: Changeovers | None = None, time_limit: float = 10.0, workers: int = 2,
                  seed: int = 0, hint: Schedule | None = None,
-                 deterministic_time: float | None = None) -> Schedule:
+                 deterministic_time: float | None = None, stop_at: float | None = None) -> Schedule:
     """Schedule the jobs with OR-Tools CP-SAT: optional intervals per eligible machine, precedence
     within a job, no overlap per machine, sequence-dependent changeovers (a circuit per machine,
     only where some changeover is non-zero), release dates. Minimises the makespan or the weighted
     tardiness within ``time_limit`` seconds. With ``deterministic_time`` (CP-SAT's deterministic time
     units, roughly seconds) and ``workers=1`` the result does not depend on the machine's speed or
     load, as a simulation needs. Raises SchedulingError when no schedule was found
-    (infeasible, or the time ran out first)."""
+    (infeasible, or the time ran out first).
+
+    ``hint`` (default for the makespan: the best dispatch-rule schedule) starts the search from a
+    feasible schedule: every start and machine choice is hinted, and for the makespan its makespan
+    bounds the horizon, which shrinks every variable's domain. ``stop_at``: stop as soon as a
+    schedule with an objective at or below it is found (a target such as 2% above a known optimum)."""
     from ortools.sat.python import cp_model  # imported here: OR-Tools is heavy to load
 
     _validate(jobs)
@@ -209,6 +215,10 @@ def solve_cp_sat(jobs: Sequence[Job], objective: Literal["makespan", "weighted_t
     horizon = max((j.release for j in jobs), default=0) + sum(
         max(op.machines.values()) for j in jobs for op in j.operations)
     horizon += max(changeovers.values(), default=0) * sum(len(j.operations) for j in jobs)
+    if hint is None and objective == "makespan" and jobs:
+        hint = min((dispatch(jobs, r, changeovers) for r in DISPATCH_RULES), key=lambda s: s.makespan)
+    if hint is not None and objective == "makespan" and check_schedule(jobs, hint, changeovers) == []:
+        horizon = min(horizon, hint.makespan)  # a feasible schedule: the optimum is no longer
     model = cp_model.CpModel()
     starts: dict[tuple[int, int], cp_model.IntVar] = {}
     ends: dict[tuple[int, int], cp_model.IntVar] = {}
@@ -260,8 +270,10 @@ def solve_cp_sat(jobs: Sequence[Job], objective: Literal["makespan", "weighted_t
         index = {j.id: k for k, j in enumerate(jobs)}
         for a in hint.assignments:
             h = index.get(a.job)
-            if h is not None and (h, a.op) in starts:
+            if h is not None and (h, a.op) in starts and a.start <= horizon:
                 model.add_hint(starts[(h, a.op)], a.start)
+                for m in jobs[h].operations[a.op].machines if (h, a.op, a.machine) in choice else ():
+                    model.add_hint(choice[(h, a.op, m)], m == a.machine)
 
     solver = cp_model.CpSolver()
     solver.parameters.max_time_in_seconds = float(time_limit)
@@ -270,7 +282,7 @@ def solve_cp_sat(jobs: Sequence[Job], objective: Literal["makespan", "weighted_t
     if deterministic_time is not None:
         solver.parameters.max_deterministic_time = float(deterministic_time)
     started = time.perf_counter()
-    status = solver.solve(model)
+    status = solver.solve(model, _stop_at(cp_model, stop_at) if stop_at is not None else None)
     seconds = time.perf_counter() - started
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         raise SchedulingError(f"CP-SAT found no schedule: status {solver.status_name(status)} "
@@ -287,6 +299,17 @@ def solve_cp_sat(jobs: Sequence[Job], objective: Literal["makespan", "weighted_t
     bound = solver.best_objective_bound if objective == "makespan" else None
     return Schedule(tuple(out), solver.value(makespan), _tardiness(jobs, finish), solver.status_name(status),
                     seconds, bound)
+
+
+def _stop_at(cp_model: Any, target: float) -> Any:
+    """A solution callback that ends the search at the first solution reaching ``target``."""
+
+    class StopAt(cp_model.CpSolverSolutionCallback):  # type: ignore[misc]
+        def on_solution_callback(self) -> None:
+            if self.objective_value <= target + 1e-9:
+                self.stop_search()
+
+    return StopAt()
 
 
 def _add_changeover_circuit(model: Any, jobs: Sequence[Job], entries: list, starts: dict, ends: dict,

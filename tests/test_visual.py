@@ -23,7 +23,20 @@ from twin.scenario import load_scenario  # noqa: E402
 from twin.sim.engine import run_replication  # noqa: E402
 from visual.app import ViewApp  # noqa: E402
 from visual.frames import surface_rgb  # noqa: E402
-from visual.render import AGENT, EMPTY, FULL, MACHINE_COLOURS, NO_ITEM, Renderer, fill_colour, pygame  # noqa: E402
+from visual.live import LiveScene  # noqa: E402
+from visual.render import (  # noqa: E402
+    AGENT,
+    ALARM,
+    EMPTY,
+    FULL,
+    MACHINE_COLOURS,
+    MOVER_COLOURS,
+    NO_ITEM,
+    VEHICLE,
+    Renderer,
+    fill_colour,
+    pygame,
+)
 from visual.scene import FloorSnapshot, Scene, scene_of_run  # noqa: E402
 
 STORE = ROOT / "scenarios" / "floor" / "store.yaml"
@@ -158,3 +171,182 @@ def test_only_the_renderer_modules_import_pygame() -> None:
             "print(json.dumps('pygame' in sys.modules))")
     got = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
     assert json.loads(got.stdout.strip().splitlines()[-1]) is False
+
+
+# -- the network map: vehicles on the roads, alarms ----------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def field_scene() -> Scene:
+    sc = load_scenario(ROOT / "scenarios" / "field" / "baseline.yaml")
+    return scene_of_run(sc, sc.seed, 2 * 24.0)
+
+
+def test_a_vehicle_is_drawn_on_the_road_between_its_two_stops_at_mid_trip(field_scene: Scene) -> None:
+    scene = field_scene
+    legs = [(v, times[j], times[j + 1], nodes[j], nodes[j + 1])
+            for v, trips in scene.trips.items() for times, nodes in trips.stops
+            for j in range(len(times) - 1) if nodes[j] != nodes[j + 1]]
+    assert legs, "the fleet made trips in two days"
+    # A leg along one road (no junction between): mid-time is mid-road.
+    direct = [leg for leg in legs if len(scene.map.leg(leg[3], leg[4])[0]) == 2]
+    vehicle, t0, t1, a, b = direct[0]
+    mid = (t0 + t1) / 2
+    snap = scene.network(mid)
+    assert [v for v in snap.vehicles if v[0] == vehicle] == [
+        (vehicle, *np.mean([scene.map.positions[a], scene.map.positions[b]], axis=0))]
+    r = Renderer((1100, 700))
+    surf = r.draw_network(snap)
+    pa, pb = r.map_point(*scene.map.positions[a]), r.map_point(*scene.map.positions[b])
+    centre = ((pa[0] + pb[0]) // 2, (pa[1] + pb[1]) // 2)
+    assert _pixel(surf, centre) == VEHICLE
+    assert r.hit(centre) == ("vehicle", vehicle)
+    # A quarter of the way along, it has moved: a quarter of the way between the two nodes.
+    quarter = scene.network(t0 + (t1 - t0) / 4)
+    got = next(v for v in quarter.vehicles if v[0] == vehicle)
+    pa_km, pb_km = np.array(scene.map.positions[a]), np.array(scene.map.positions[b])
+    np.testing.assert_allclose(got[1:], 0.75 * pa_km + 0.25 * pb_km)
+    # A leg through a junction follows the roads: at mid-trip it is on the path, not on the straight line.
+    bent = [leg for leg in legs if len(scene.map.leg(leg[3], leg[4])[0]) > 2]
+    for vehicle, t0, t1, a, b in bent[:3]:
+        pts, share = scene.map.leg(a, b)
+        x, y = next(v for v in scene.network((t0 + t1) / 2).vehicles if v[0] == vehicle)[1:]
+        k = int(np.searchsorted(share, 0.5, side="right")) - 1
+        (x0, y0), (x1, y1) = pts[k], pts[k + 1]
+        assert abs((x1 - x0) * (y - y0) - (y1 - y0) * (x - x0)) < 1e-6  # on the road segment
+    # Between trips nobody is on the road.
+    first = min(leg[1] for leg in legs)
+    assert scene.network(first - 1e-6).vehicles == [] if first > 0 else True
+
+
+def test_a_down_machine_is_an_alarm_on_the_map_until_it_is_repaired() -> None:
+    sc = load_scenario(ROOT / "scenarios" / "industrial-park" / "reactive.yaml")
+    out = run_replication(sc, sc.seed, 0, 30 * 24.0)
+    fail = next(e for e in out.log.events if type(e).__name__ == "MachineFailed")
+    fixed = next(e for e in out.log.events if type(e).__name__ == "RepairCompleted" and e.asset == fail.asset)
+    scene = Scene(sc, events_frame(out.log), sc.seed, 0, 30 * 24.0)
+    r = Renderer((1100, 700))
+    before, during, after = (scene.network(t) for t in (fail.t - 1e-6, fail.t + 1e-6, fixed.t + 1e-6))
+    down = (fail.asset, *scene.map.assets[fail.asset], f"{fail.asset} down")
+    assert down in during.alarms and down not in before.alarms and down not in after.alarms
+    surf = r.draw_network(during)
+    x, y = r.map_point(*scene.map.assets[fail.asset])
+    assert _pixel(surf, (x, y - 28)) == ALARM  # the flag above it
+    assert _pixel(surf, (x, y)) == MACHINE_COLOURS["down"]
+    if not any(a[0] == fail.asset for a in after.alarms):  # (its vibration alarm may still be raised)
+        assert _pixel(r.draw_network(after), (x, y - 28)) != ALARM
+
+
+def test_a_sensor_alarm_at_a_site_is_marked_at_the_site() -> None:
+    sc = load_scenario(ROOT / "scenarios" / "industrial-park" / "reactive.yaml")
+    sensor = next(s for s in sc.site.sensors if s.attached_to in {w.id for w in sc.site.warehouses})
+    scene = LiveScene(sc)
+    base = {"type": "state", "site": sc.site.name, "version": 1, "clock": 5.0, "skus": [], "assets": {}}
+    scene.apply({**base, "alarms": {}})
+    r = Renderer((1100, 700))
+    quiet = r.draw_network(scene.network())
+    site_px = r.map_point(*scene.map.positions[sensor.attached_to])
+    flag = (site_px[0], site_px[1] - 28)
+    assert _pixel(quiet, flag) != ALARM
+    scene.apply({**base, "version": 2, "alarms": {sensor.id: "high"}})
+    snap = scene.network()
+    assert [(a[0], a[3]) for a in snap.alarms] == [(sensor.attached_to, f"{sensor.id}: high")]
+    loud = r.draw_network(snap)
+    assert _pixel(loud, flag) == ALARM
+    assert r.hit(flag) == ("alarm", f"{sensor.attached_to}: {sensor.id}: high")
+    # A failed machine in the live state is down on the map too.
+    asset = sc.site.assets[0].id
+    scene.apply({**base, "version": 3, "alarms": {}, "assets": {asset: "failed"}})
+    assert scene.network().machines[asset] == "down" and [a[0] for a in scene.network().alarms] == [asset]
+
+
+def test_forklifts_agvs_technicians_and_machines_are_drawn_on_the_floor() -> None:
+    sc = load_scenario(ROOT / "scenarios" / "floor" / "vehicles.yaml")
+    scene = scene_of_run(sc, 3, 7 * 24.0)
+    rows = scene.rows
+    moves = rows[rows["type"] == "FloorMoved"]
+    r = Renderer((1100, 700))
+    seen = set()
+    for _, mv in moves.iterrows():
+        fields = dict(p.split("=", 1) for p in str(mv["info"]).split(" "))
+        kind, route = fields["kind"], fields["stops"]
+        if kind in seen or float(fields["travel"]) <= 0:
+            continue
+        target = tuple(int(v) for v in route.split(";")[1].split(","))
+        # Half way out (a put-away or a technician's walk): between the dock and the target.
+        half = float(mv["t"]) + float(fields["travel"]) / (2 if kind == "technician" else 4)
+        snap = scene.floor("store", half)
+        got = [m for m in snap.movers if m[0] == kind and m[1] == mv["item"]]
+        assert len(got) == 1
+        _, name, row, col = got[0]
+        assert (round(row), round(col)) not in (scene.floors["store"].plan.depot, target)
+        surf = r.draw_floor(snap)
+        x, y = r.cell_centre(row, col)
+        assert _pixel(surf, (x, y)) == MOVER_COLOURS[kind]
+        assert r.hit((x, y)) == (kind, name)
+        seen.add(kind)
+    assert seen == {"forklift", "agv", "technician"}
+    # Machines stand on their cells in their state's colour: down while failed.
+    fail = rows[rows["type"] == "MachineFailed"].iloc[0]
+    asset, t = str(fail["location"]), float(fail["t"])
+    snap = scene.floor("store", t + 1e-6)
+    surf = r.draw_floor(snap)
+    cell = snap.machine_cells[asset]
+    assert snap.machines[asset] == "down"
+    assert _pixel(surf, r.cell_centre(*cell)) == MACHINE_COLOURS["down"]
+    assert "forklift km" in snap.panel and "agv km" in snap.panel
+
+
+# -- production machines and diverted vehicles (issue 8 point 2) ------------------------------------
+
+
+def test_a_production_machine_reported_down_is_drawn_down_until_it_is_back_up() -> None:
+    """A plant whose MES reports only machine states (MachineDown / MachineUp, an interrupted
+    operation), not the maintenance events: the view follows them."""
+    sc = load_scenario(ROOT / "scenarios" / "plant" / "baseline.yaml")
+    out = run_replication(sc, sc.seed, 0, 20 * 24.0)
+    maintenance = {"MachineFailed", "RepairStarted", "RepairCompleted", "AssetStopped", "AssetStarted",
+                   "MaintenanceDone"}
+    out.log.events = [e for e in out.log.events if type(e).__name__ not in maintenance]
+    down = next(e for e in out.log.events if type(e).__name__ == "MachineDown" and e.reason == "failed")
+    up = next(e for e in out.log.events if type(e).__name__ == "MachineUp" and e.machine == down.machine
+              and e.t >= down.t)
+    scene = Scene(sc, events_frame(out.log), sc.seed, 0, 20 * 24.0)
+    r = Renderer((1100, 700))
+    for t, expect in ((down.t - 1e-6, "running"), (down.t + 1e-6, "down"), (up.t + 1e-6, "running")):
+        snap = scene.network(t)
+        assert snap.machines[down.machine] == expect
+        surf = r.draw_network(snap)
+        rect = next(rect for rect, kind, ident in r.hits if kind == "machine" and ident == down.machine)
+        assert _pixel(surf, rect.center) == MACHINE_COLOURS[expect]
+    # An operation stopped part-way because its machine went for service: under maintenance.
+    import pandas as pd
+
+    serviced = pd.DataFrame({"t": [1.0], "type": ["OperationInterrupted"], "location": ["press1"],
+                             "info": ["maintenance"]})
+    assert Scene._machine_events(serviced) == [(1.0, "press1", "maintenance")]
+
+
+def test_a_diverted_vehicle_is_drawn_on_its_new_path() -> None:
+    from twin.training import OperatorSession, load_drill, load_script
+
+    sc = load_drill(ROOT / "scenarios" / "drills" / "road-closure.yaml")
+    session = OperatorSession(sc, script=load_script(ROOT / "tests" / "fixtures" / "drills" / "reroute.yaml", sc),
+                              pace=0)
+    out = session.run()
+    diverted = next(e for e in out.log.events if type(e).__name__ == "VehicleDiverted")
+    first = next(e for e in out.log.events if type(e).__name__ == "Delivered" and e.vehicle == diverted.vehicle)
+    loaded = next(e for e in out.log.events if type(e).__name__ == "Rerouted" and e.reason == "emergency")
+    assert diverted.t < first.t < loaded.t  # done at its stop, then to the urgent consignment's warehouse
+    scene = Scene(sc, events_frame(out.log), sc.seed, 0, sc.horizon)
+    mid = (first.t + loaded.t) / 2
+    at = next(v for v in scene.network(mid).vehicles if v[0] == diverted.vehicle)
+    # On the road from its stop to the warehouse it was diverted to (not on to its old next stop).
+    expect = scene.map.along(first.node, diverted.warehouse, 0.5)
+    np.testing.assert_allclose(at[1:], expect)
+    old_next = scene.map.along(first.node, "op-e3", 0.5)
+    assert np.hypot(expect[0] - old_next[0], expect[1] - old_next[1]) > 1.0
+    r = Renderer((1100, 700))
+    surf = r.draw_network(scene.network(mid))
+    x, y = r.map_point(*expect)
+    assert _pixel(surf, (x, y)) == VEHICLE and r.hit((x, y)) == ("vehicle", diverted.vehicle)

@@ -385,6 +385,9 @@ def _mount() -> None:
     from twin.cli_view import register as register_view  # view (issue 8)
 
     register_view(app)
+    from twin.cli_train import register as register_train  # train (issue 8, operator training)
+
+    register_train(app)
 
 
 _mount()

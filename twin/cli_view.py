@@ -1,5 +1,6 @@
-"""`twin view`: the Pygame floor view of a scenario (a fresh run) or of a recorded run (--replay),
-in a window or headless as PNG frames (--frames DIR --every 1h). A face: no logic here."""
+"""`twin view`: the Pygame floor view of a scenario (a fresh run), of a recorded run (--replay) or of
+a live twin (--live URL SCENARIO), in a window or headless as PNG frames (--frames DIR --every 1h).
+A face: no logic here."""
 
 from __future__ import annotations
 
@@ -24,6 +25,10 @@ def _fail(message: str) -> None:
 def view(
     scenario: Annotated[Path | None, typer.Argument(help="scenario YAML file (or use --replay RUN_ID)")] = None,
     replay: Annotated[str | None, typer.Option("--replay", help="a recorded run (id or prefix) to play")] = None,
+    live: Annotated[str | None, typer.Option("--live", help="a live twin's URL (http://host:8000); SCENARIO is "
+                                                            "the scenario file it runs")] = None,
+    key: Annotated[str | None, typer.Option("--key", envvar="TWIN_API_KEY",
+                                            help="API key (viewer) for --live")] = None,
     frames: Annotated[Path | None, typer.Option("--frames", help="headless: PNG frames and a GIF here")] = None,
     every: Annotated[str, typer.Option(help="simulated time between frames, with a unit")] = "1h",
     horizon: Annotated[str | None, typer.Option(help="simulated time to show, e.g. 7d")] = None,
@@ -35,12 +40,18 @@ def view(
 ) -> None:
     """Watch a scenario on its network map and floor: bins by fill level, pickers moving, KPIs.
 
-    Headless (SDL_VIDEODRIVER=dummy) with --frames DIR: PNG frames every --every, and frames.gif."""
+    Headless (SDL_VIDEODRIVER=dummy) with --frames DIR: PNG frames every --every, and frames.gif;
+    with --live, one frame of the live state (the first the twin streams)."""
     from twin.errors import TwinError
     from twin.model.durations import parse_duration
 
     if level not in ("floor", "network"):
         _fail(f"--level: expected floor or network, got {level!r}")
+    if live is not None:
+        if replay is not None or scenario is None:
+            _fail("--live URL needs the SCENARIO file the live twin runs (for its map and floors), not --replay")
+        _live(live, key, scenario, seed, level, warehouse, frames)  # type: ignore[arg-type]
+        return
     if (scenario is None) == (replay is None):
         _fail("give a SCENARIO file or --replay RUN_ID (one of them)")
     try:
@@ -100,6 +111,44 @@ def _replay_scene(run_id: str, home: Path | None, hours: float | None) -> Any:
     rep = int(files[0].stem.split("-")[1]) if files[0].stem.startswith("rep-") else 0
     horizon = hours or max(float(rows["t"].max()) if len(rows) else 0.0, sc.horizon)
     return Scene(sc, rows, record.seed if record.seed is not None else sc.seed, rep, horizon)
+
+
+def _live(url: str, key: str | None, path: Path, seed: int | None, level: str, warehouse: str | None,
+          frames: Path | None) -> None:
+    from twin.errors import TwinError
+    from twin.scenario import load_scenario
+    from visual.live import LiveError, LiveFeed, LiveScene
+
+    try:
+        scene = LiveScene(load_scenario(path), seed)
+    except TwinError as exc:
+        _fail(str(exc))
+        return
+    if warehouse is not None and warehouse not in scene.floors:
+        _fail(f"--warehouse: {warehouse!r} has no floor; floors: {', '.join(scene.floors) or 'none'}")
+    feed = LiveFeed(url, key)
+    try:
+        feed.start()
+        if frames is None:
+            from visual.live import run_live_window
+
+            try:
+                run_live_window(scene, feed)
+            except LiveError:
+                raise  # said below, on one line
+            except Exception as exc:  # no display: say so on one line
+                _fail(f"cannot open a window ({exc}); use --frames DIR with SDL_VIDEODRIVER=dummy")
+            return
+        if not feed.wait(scene, lambda s: s.messages > 0, timeout=15.0):
+            _fail(f"the live twin at {feed.shown} sent no state in 15 s")
+        from visual.frames import write_live_frame
+
+        shot = write_live_frame(scene, frames, level, warehouse)
+        out.print(f"wrote {shot} (live state version {scene.version})", highlight=False)
+    except LiveError as exc:
+        _fail(str(exc))
+    finally:
+        feed.close()
 
 
 def register(app: typer.Typer) -> None:

@@ -15,7 +15,7 @@ import hashlib
 import json
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -224,6 +224,13 @@ class EventStore:
                                     "FROM events ORDER BY seq"):
                 yield StoredEvent(row[0], row[1], row[2], row[3], row[4], row[5], json.loads(row[6]),
                                   row[7], row[8], row[9])
+
+    def events_at(self, seqs: Collection[int]) -> dict[int, StoredEvent]:
+        """The stored events with these sequence numbers, by number (absent numbers are left out)."""
+        wanted = set(seqs)
+        if not wanted:
+            return {}
+        return {se.seq: se for se in self.events() if se.seq in wanted}
 
     def dead_letters(self, limit: int = 100) -> list[DeadLetter]:
         with self._reader() as conn:

@@ -60,6 +60,20 @@ def fleet_problems(scenario: Scenario, add: Add) -> None:
         if v.qualification is not None and v.qualification not in crews_quals:
             add(("site", "vehicles", n, "qualification"),
                 f"no driver crew has qualification {v.qualification!r}: the vehicle would never leave")
+    units = {v.id if v.count == 1 else f"{v.id}-{k + 1}": v for v in site.vehicles for k in range(v.count)}
+    for n, s in enumerate(site.sensors):
+        unit = units.get(s.attached_to)
+        if unit is None:
+            continue
+        if s.kind == "vibration":
+            add(("site", "sensors", n, "kind"), "a sensor on a vehicle measures temperature or humidity (a reefer's), "
+                "fuel or weight, not vibration")
+        elif s.kind in ("temperature", "humidity") and unit.reefer is None:
+            add(("site", "sensors", n, "kind"), f"a {s.kind} sensor on a vehicle watches its reefer body; "
+                f"vehicle {s.attached_to!r} has no 'reefer'")
+        elif s.kind == "fuel" and unit.range_km is None:
+            add(("site", "sensors", n, "attached_to"), f"a fuel sensor needs the vehicle's tank: give vehicle "
+                f"{unit.id!r} a range_km")
     em = site.emergencies
     if em is not None:
         for ident in em.nodes:
@@ -70,6 +84,27 @@ def fleet_problems(scenario: Scenario, add: Add) -> None:
                 add(("site", "emergencies", "items", ident), f"unknown item {ident!r}")
         if not site.vehicles:
             add(("site", "emergencies"), "emergency orders need vehicles to deliver them")
+    sourced: set[tuple[str, str]] = set()
+    for n, src in enumerate(net.sources):
+        for field in ("warehouse", "source"):
+            ident = getattr(src, field)
+            if ident not in warehouses:
+                add(("site", "network", "sources", n, field), f"unknown warehouse {ident!r}")
+            elif ident not in nodes:
+                add(("site", "network", "sources", n, field),
+                    f"warehouse {ident!r} is not a network node; add a node with its id")
+        if src.source == src.warehouse:
+            add(("site", "network", "sources", n, "source"), f"warehouse {src.warehouse!r} cannot be its own source")
+        if src.source in warehouses and not any(v.depot == src.source for v in site.vehicles):
+            add(("site", "network", "sources", n, "source"),
+                f"no vehicle is based at {src.source!r} to carry its transfers; add one with depot: {src.source}")
+        for k, item in enumerate(src.items):
+            if item not in items:
+                add(("site", "network", "sources", n, "items", k), f"unknown item {item!r}")
+            elif (item, src.warehouse) in sourced:
+                add(("site", "network", "sources", n, "items", k),
+                    f"item {item!r} at {src.warehouse!r} already has a source")
+            sourced.add((item, src.warehouse))
     for n, d in enumerate(scenario.disruptions):
         if d.kind == "road_closure" and d.road is not None:
             for end in d.road:

@@ -2,7 +2,8 @@
 called by the scenario loader so each problem is reported as FILE:LINE: path: message.
 
 A problem at a cell of the grid points at the line of that row (the grid is written as a block,
-``grid: |``, one text line per row); a problem with a fixed bin points at its ``bins`` entry.
+``grid: |``, one text line per row); a problem with a fixed bin or a machine points at its ``bins``
+or ``machines`` entry.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ Locate = Callable[[tuple[str | int, ...]], tuple[str, int | None, str]]
 def floor_problems(site: Site, locate: Locate) -> list[Problem]:
     """Every floor problem of every warehouse; ``locate(path)`` gives (file, line, shown path)."""
     items = {it.id for it in site.items}
+    assets = {a.id for a in site.assets}
     problems: list[Problem] = []
     for n, wh in enumerate(site.warehouses):
         spec = wh.floor
@@ -28,9 +30,11 @@ def floor_problems(site: Site, locate: Locate) -> list[Problem]:
             continue
         where = ("site", "warehouses", n, "floor")
         first = _first_row(spec.grid)
-        for issue in floor_issues(spec, items):
+        for issue in floor_issues(spec, items, assets):
             if issue.item is not None:
                 file, line, path = locate((*where, "bins", issue.item))
+            elif issue.machine is not None:
+                file, line, path = locate((*where, "machines", issue.machine))
             else:
                 file, line, path = locate((*where, "grid"))
                 if line is not None and issue.row is not None:

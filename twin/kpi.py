@@ -8,12 +8,13 @@ Costs are totals over that window; levels are time averages over it.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from twin.model.durations import HOURS_PER_DAY, HOURS_PER_YEAR
-from twin.model.events import ROW_COLUMNS, EventLog
+from twin.model.events import ROW_COLUMNS, Allocated, EventLog, OrderPlaced, Picked, Shipped, event_rows
 from twin.model.observations import SkuParameters
 from twin.model.scenario import KPI_NAMES, Costing
 
@@ -28,11 +29,60 @@ class KpiWindow:
 
 
 def events_frame(log: EventLog) -> pd.DataFrame:
-    """The flat view of an event log as a DataFrame with the columns of ``ROW_COLUMNS``."""
-    rows = log.rows()
-    if not rows:
+    """The flat view of an event log as a DataFrame with the columns of ``ROW_COLUMNS``.
+
+    Built column by column (the same rows as ``EventLog.rows``, in the same order): a year of a
+    large warehouse has millions of rows, and a list of row tuples turned into a frame holds
+    every value about three times over at its peak. The common one-line order, allocation, pick
+    and shipment rows are written here directly; every other event goes through ``event_rows``.
+    """
+    cols: list[list[Any]] = [[] for _ in ROW_COLUMNS]
+    (seq_c, t_c, type_c, order_c, item_c, loc_c, lot_c, qty_c,
+     on_hand_c, reserved_c, backorder_c, on_order_c, info_c) = cols
+    adds = [c.append for c in cols]
+    (a_seq, a_t, a_type, a_order, a_item, a_loc, a_lot, a_qty,
+     a_on_hand, a_reserved, a_backorder, a_on_order, a_info) = adds
+    lot_qty: dict[tuple[str, str, int], float] = {}
+    placed, allocated, picked, shipped = OrderPlaced, Allocated, Picked, Shipped
+    for seq, ev in enumerate(log.events):
+        cls = ev.__class__
+        if cls is placed and len(ev[4]) == 1:
+            t, order, loc, customer, lines = ev
+            item, qty = lines[0]
+            a_seq(seq), a_t(t), a_type("OrderPlaced"), a_order(order), a_item(item), a_loc(loc), a_lot(-1)
+            a_qty(qty), a_on_hand(0.0), a_reserved(0.0), a_backorder(0.0), a_on_order(0.0), a_info(customer)
+        elif cls is allocated and len(ev[3]) == 1 and not ev[4] and not ev[5]:
+            t, order, loc, picks, _, _, backlog = ev
+            item, lot, qty = picks[0]
+            a_seq(seq), a_t(t), a_type("Allocated"), a_order(order), a_item(item), a_loc(loc), a_lot(lot)
+            a_qty(qty), a_on_hand(0.0), a_reserved(qty), a_backorder(-qty if backlog else 0.0), a_on_order(0.0)
+            a_info("backlog" if backlog else "placed")
+        elif cls is picked and len(ev[3]) == 1:
+            t, order, loc, picks = ev
+            item, lot, alloc, qty, scanned = picks[0]
+            short = alloc - qty
+            a_seq(seq), a_t(t), a_type("Picked"), a_order(order), a_item(item), a_loc(loc), a_lot(lot)
+            a_qty(qty), a_on_hand(-scanned - short), a_reserved(-alloc), a_backorder(short), a_on_order(0.0)
+            a_info("short" if short > 0 else "")
+        elif cls is shipped and len(ev[3]) == 1:
+            t, order, loc, lines, complete = ev
+            item, qty = lines[0]
+            a_seq(seq), a_t(t), a_type("Shipped"), a_order(order), a_item(item), a_loc(loc), a_lot(-1)
+            a_qty(qty), a_on_hand(0.0), a_reserved(0.0), a_backorder(0.0), a_on_order(0.0)
+            a_info("complete" if complete else "partial")
+        else:
+            for row in event_rows(seq, ev, lot_qty):
+                for add, value in zip(adds, row, strict=True):
+                    add(value)
+    if not seq_c:
         return pd.DataFrame({c: pd.Series(dtype=float) for c in ROW_COLUMNS})
-    return pd.DataFrame.from_records(rows, columns=ROW_COLUMNS)
+    # Each column is converted on its own (typed as ``DataFrame.from_records`` types it) and its
+    # list let go of; the frame then puts columns of a dtype together (faster to filter).
+    data = {}
+    for name, col in zip(ROW_COLUMNS, cols, strict=True):
+        data[name] = pd.Series(col)
+        col.clear()
+    return pd.DataFrame(data)
 
 
 def level_series(df: pd.DataFrame) -> pd.DataFrame:

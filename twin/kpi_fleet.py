@@ -11,7 +11,8 @@ Only consignments ready in the window [warmup, horizon) count, and trips that en
 - late_deliveries: consignments delivered after their due time, plus those due in the window and
   still not delivered at its end; unserved_deliveries: consignments reported unserved, plus those
   still waiting at the end;
-- cold_chain_excursions: reefer failures during trips.
+- cold_chain_excursions: the one count of cold stores and reefers together
+  (``twin.kpi_maintenance.cold_chain_excursions``; the maintenance table reports the same number).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from twin.kpi_maintenance import cold_chain_excursions
 from twin.model import events as E
 from twin.model.scenario import Scenario
 
@@ -39,7 +41,6 @@ def fleet_kpis(events: Sequence[Any], scenario: Scenario, warmup: float, horizon
     delivered: dict[int, E.Delivered] = {}
     unserved: set[int] = set()
     km = cost = busy = 0.0  # floats (numpy scalars would leak into the KPI table)
-    excursions = 0
     for ev in events:
         cls = ev.__class__
         if cls is E.OrderPlaced:
@@ -54,8 +55,6 @@ def fleet_kpis(events: Sequence[Any], scenario: Scenario, warmup: float, horizon
             km += ev.km
             cost += ev.cost
             busy += ev.hours
-        elif cls is E.ReeferFailed and w <= ev.t < h:
-            excursions += 1
     counted = [c for c, r in ready.items() if w <= r.t < h]
     ok = 0
     late = 0
@@ -86,5 +85,5 @@ def fleet_kpis(events: Sequence[Any], scenario: Scenario, warmup: float, horizon
         "transport_cost": float(cost),
         "late_deliveries": float(late),
         "unserved_deliveries": float(sum(1 for c in counted if c in unserved) + open_),
-        "cold_chain_excursions": float(excursions),
+        "cold_chain_excursions": cold_chain_excursions(events, scenario, w, h),
     }

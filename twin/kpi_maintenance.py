@@ -12,7 +12,11 @@ Only the window [warmup, horizon) counts; intervals that straddle its ends are c
 - technician_utilization: hours assigned to work orders (travel, waiting for parts, work) over
   hours on shift;
 - backlog: time-average number of open work orders;
-- response_time: mean hours from a work order's creation to the start of work.
+- response_time: mean hours from a work order's creation to the start of work;
+- cold_chain_excursions (``cold_chain_excursions``, the one count the transport table reports too):
+  excursions of cold stores (their temperature sensor's high alarm) plus excursions of reefers on
+  the road (the vehicle temperature sensor's high alarm where it has an ``excursion`` rule, else
+  the reefer's cooling failure on a trip), each counted once.
 """
 
 from __future__ import annotations
@@ -28,12 +32,35 @@ from twin.model.assets import PRIORITIES
 from twin.model.scenario import Scenario
 from twin.sim.laws import WEEK, shift_windows
 
-__all__ = ["maintenance_kpis", "has_maintenance", "repair_times"]
+__all__ = ["maintenance_kpis", "has_maintenance", "repair_times", "cold_chain_excursions"]
 
 
 def has_maintenance(scenario: Scenario) -> bool:
     site = scenario.site
     return bool(site.assets or site.repair_requests or site.sensors)
+
+
+def cold_chain_excursions(events: Iterable[Any], scenario: Scenario, warmup: float, horizon: float) -> float:
+    """Cold-chain excursions that began in [warmup, horizon): stores and reefers, each once.
+
+    A sensor with an ``excursion`` rule judges what it watches (a store, or a reefer's body): its
+    high alarms count. A reefer without such a sensor counts its cooling failures on trips. A
+    reefer with one does not count its failure as well (the failure and the alarm it causes are
+    one excursion; a failure found before the body warmed past the limit is none)."""
+    site = scenario.site
+    judges = {s.id: s.attached_to for s in site.sensors if s.kind == "temperature" and s.excursion is not None}
+    judged = set(judges.values())
+    units = {v.id if v.count == 1 else f"{v.id}-{k + 1}" for v in site.vehicles for k in range(v.count)}
+    n = 0
+    for ev in events:
+        cls = ev.__class__
+        if cls is E.SensorAlarm:
+            if ev.sensor in judges and ev.state == "high" and warmup <= ev.t < horizon:
+                n += 1
+        elif cls is E.ReeferFailed:
+            if ev.vehicle in units and ev.vehicle not in judged and warmup <= ev.t < horizon:
+                n += 1
+    return float(n)
 
 
 def _clip(a: float, b: float, w: float, h: float) -> float:
@@ -96,9 +123,7 @@ def maintenance_kpis(events: Sequence[Any], scenario: Scenario, warmup: float, h
     backlog_h = 0.0
     response: dict[int, list[float]] = {p: [] for p in PRIORITIES}
     ratings: list[float] = []
-    excursions = 0
     spoiled = 0.0
-    temp_store_sensors = {s.id for s in site.sensors if s.kind == "temperature" and s.excursion is not None}
 
     def set_status(asset: str, new: str, t: float) -> None:
         nonlocal down_h, unplanned_h, run_h
@@ -153,9 +178,6 @@ def maintenance_kpis(events: Sequence[Any], scenario: Scenario, warmup: float, h
         elif cls is E.RequestRated:
             if w <= t < h:
                 ratings.append(float(ev.rating))
-        elif cls is E.SensorAlarm:
-            if ev.sensor in temp_store_sensors and ev.state == "high" and w <= t < h:
-                excursions += 1
         elif cls is E.StatusChanged:
             if ev.status == "scrapped" and ev.reason == "cold_chain" and w <= t < h:
                 spoiled += ev.qty
@@ -181,7 +203,7 @@ def maintenance_kpis(events: Sequence[Any], scenario: Scenario, warmup: float, h
         **{f"response_time_p{p}": float(np.mean(response[p])) if response.get(p) else math.nan
            for p in PRIORITIES},
         "satisfaction": float(np.mean(ratings)) if ratings else math.nan,
-        "cold_chain_excursions": float(excursions),
+        "cold_chain_excursions": cold_chain_excursions(events, scenario, w, h),
         "spoiled_units": spoiled,
     }
     return out

@@ -23,11 +23,12 @@ import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import ValidationError
 
-from twin.event_store import EventStore, NewEvent, StoredEvent, canonical
+from twin.event_store import EventStore, EventStoreError, NewEvent, StoredEvent, canonical
+from twin.live_alerts import AlertThresholds, DiscrepancyModel
 from twin.live_schema import EventEnvelope, FieldProblem, problems_of, to_event
 from twin.model.scenario import Scenario
 from twin.model.state import State, apply
@@ -40,10 +41,12 @@ __all__ = ["LiveConfig", "LiveTwin", "IngestResult", "Rejection", "replay_state"
 @dataclass(frozen=True)
 class LiveConfig:
     """``window``: hours of event time an event is held back so late ones can go before it.
-    ``max_ahead``: hours an event may be stamped ahead of the site clock (None: no check)."""
+    ``max_ahead``: hours an event may be stamped ahead of the site clock (None: no check).
+    ``alerts``: thresholds of the discrepancy alerts (twin.live_alerts; None: no alerts)."""
 
     window: float = 0.25
     max_ahead: float | None = 1.0
+    alerts: AlertThresholds | None = AlertThresholds()
 
 
 @dataclass(frozen=True)
@@ -69,6 +72,7 @@ class IngestResult:
                 "rejected": [r.__dict__ for r in self.rejected]}
 
 
+_T = TypeVar("_T")
 _REF_FIELDS = ("item", "asset", "sensor", "technician")
 
 
@@ -103,6 +107,8 @@ class LiveTwin:
         }
         self._lock = threading.RLock()
         self.counts: dict[str, int] = {"accepted": 0, "duplicates": 0, "applied": 0}
+        thresholds = self.config.alerts
+        self.discrepancies = DiscrepancyModel(scenario, thresholds) if thresholds is not None else None
         self.version = 0
         self._snapshot: tuple[int, str | None, dict[str, Any]] | None = None
         self._load()
@@ -118,7 +124,12 @@ class LiveTwin:
         ready = [r for r in stored if r[0] <= mark]
         self._pending: list[tuple[float, int, int, str, Any]] = [r for r in stored if r[0] > mark]
         heapq.heapify(self._pending)
-        self._applied: list[tuple[float, int, int, str, Any]] = []
+        # What was applied, in order: (t, n, seq, id) of each event. Tuples of plain values, which
+        # the garbage collector stops tracking; the typed events themselves (tracked for good) would
+        # make every full collection walk the whole log, a pause of a tenth of a second or more per
+        # 50,000 events. A roll-back reads them back from the store. (An entry may carry the event
+        # as a fifth value: the alerts the twin raises itself keep theirs.)
+        self._applied: list[tuple[Any, ...]] = []
         self.state = State.empty(self._skus)
         self._last: tuple[float, int] = (float("-inf"), -1)
         self._apply_in_order(ready)
@@ -261,8 +272,10 @@ class LiveTwin:
         self._apply_in_order(ready)
 
     def _apply_in_order(self, ready: Iterable[tuple[float, int, int, str, Any]]) -> None:
+        watch = self.discrepancies
         for entry in ready:
             t, n, _, ident, event = entry
+            found = watch.before(self.state, event, ident) if watch is not None else None
             try:
                 apply(self.state, event)
             except Exception as exc:  # noqa: BLE001 - any reducer failure must roll back, not crash
@@ -270,15 +283,42 @@ class LiveTwin:
                                          json.dumps({"type": type(event).__name__, "t": t}))])
                 self._rebuild()
                 continue
-            self._applied.append(entry)
+            self._applied.append(entry[:4])
             self._last = (t, n)
             self.counts["applied"] += 1
+            if watch is not None:
+                found = (found or []) + watch.after(self.state, event, ident)
+                if found:
+                    self._raise(t, n, found)
+
+    def _raise(self, t: float, n: int, found: list[tuple[str, Any]]) -> None:
+        """Store and apply discrepancy alerts right after the event that showed them (same t and n,
+        a later seq: a replay puts them in the same place). An alert already stored (found again while
+        a restart replays the store) comes in from the store in its turn instead."""
+        news = [(ident, alert) for ident, alert in found if not self.store.known(ident)]
+        if not news:
+            return
+        try:
+            seqs = self.store.append([NewEvent(ident, t, n, "twin", type(alert).__name__, _payload(alert))
+                                      for ident, alert in news])
+        except EventStoreError:
+            # Not stored, so not applied either (the state must stay what a replay of the store
+            # gives); the next start replays the cause through the same checks and raises it then.
+            return
+        for (ident, alert), seq in zip(news, seqs, strict=True):
+            apply(self.state, alert)
+            self._applied.append((t, n, seq, ident, alert))
 
     def _rebuild(self) -> None:
         """The state from the applied events alone (after a failed apply left it half changed)."""
         self.state = State.empty(self._skus)
-        for entry in self._applied:
-            apply(self.state, entry[4])
+        for event in self._applied_typed():
+            apply(self.state, event)
+
+    def _applied_typed(self) -> list[Any]:
+        """The applied events, typed, in the order they were applied (read back from the store)."""
+        stored = self.store.events_at({entry[2] for entry in self._applied if len(entry) < 5})
+        return [entry[4] if len(entry) > 4 else stored_event(stored[entry[2]]) for entry in self._applied]
 
     # -- reads ---------------------------------------------------------------------------------
 
@@ -286,9 +326,19 @@ class LiveTwin:
     def pending(self) -> int:
         return len(self._pending)
 
+    def view(self, read: Callable[[State], _T]) -> tuple[int, _T]:
+        """``read(state)`` while no batch is being applied, and the state version it saw."""
+        with self._lock:
+            return self.version, read(self.state)
+
+    def alerts(self, since: int = 0) -> list[dict[str, Any]]:
+        """The discrepancy alerts raised so far (from the ``since``-th on), oldest first."""
+        with self._lock:
+            return [{"index": since + k, "t": a.t, **_payload(a)} for k, a in enumerate(self.state.alerts[since:])]
+
     def applied_events(self) -> list[Any]:
         with self._lock:
-            return [entry[4] for entry in self._applied]
+            return self._applied_typed()
 
     def snapshot(self, location: str | None = None) -> dict[str, Any]:
         """The state as JSON-ready data (cached per version; ``location`` limits it to one warehouse).
@@ -341,6 +391,7 @@ def state_snapshot(state: State, location: str | None = None) -> dict[str, Any]:
         "assets": {a.id: a.status for a in m.assets.values()},
         "alarms": dict(m.alarms),
         "open_work_orders": len(m.work_orders),
+        "alerts": len(state.alerts),
     }
 
 

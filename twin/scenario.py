@@ -18,7 +18,8 @@ import yaml
 from pydantic import ValidationError
 
 from policies.base import PolicyLoadError, policy_params_model
-from twin.crossref import duplicate_ids
+from twin.crossref import duplicate_ids, opening_problems
+from twin.drill_checks import drill_problems
 from twin.errors import Problem, ScenarioError
 from twin.fleet_checks import fleet_problems
 from twin.floor_checks import floor_problems
@@ -296,6 +297,9 @@ def _cross_reference(scenario: Scenario, origins: Origins, default_file: str) ->
         if item.id not in supplied:
             add(("site", "items", n, "id"), f"item {item.id!r} has no supplier; name one with 'supplier:'")
     production_problems(site, add)
+    if scenario.policies.production is not None and site.production is None:
+        add(("policies", "production", "use"), "a production policy needs a site with 'production:' (lines, "
+                                               "routings); remove it or add the plant")
     for n, stream in enumerate(site.demand):
         if stream.history is not None and not Path(stream.history).is_file():
             add(("site", "demand", n, "history"), f"file not found: {stream.history}")
@@ -319,6 +323,8 @@ def _cross_reference(scenario: Scenario, origins: Origins, default_file: str) ->
     problems.extend(maintenance_problems(site, add))
     fleet_problems(scenario, add)
     problems.extend(floor_problems(site, lambda loc: _locate(origins, loc, default_file)))  # issue 8
+    drill_problems(scenario, add)  # issue 8, training mode
+    opening_problems(scenario, add)  # issue 7: what a forecast forked from the live site starts with
     for n, dis in enumerate(scenario.disruptions):
         if dis.supplier is not None and dis.supplier not in suppliers:
             add(("disruptions", n, "supplier"), f"unknown supplier {dis.supplier!r}")

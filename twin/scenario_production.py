@@ -24,8 +24,12 @@ def production_problems(site: Site, add: Add) -> None:
         return
     items = {it.id for it in site.items}
     base = ("site", "production")
-    if prod.warehouse not in {w.id for w in site.warehouses}:
+    warehouses = {w.id for w in site.warehouses}
+    if prod.warehouse not in warehouses:
         add((*base, "warehouse"), f"unknown warehouse {prod.warehouse!r}")
+    if prod.finished_goods is not None and prod.finished_goods not in warehouses:
+        add((*base, "finished_goods"), f"unknown warehouse {prod.finished_goods!r}; "
+                                       f"warehouses are {', '.join(sorted(warehouses))}")
     groups = {m.group for line in prod.lines for m in line.machines}
     made = made_items(site)
     bought = {i.id for i in site.items if i.supplier} | {i for s in site.suppliers for i in s.items}

@@ -122,9 +122,13 @@ class ViewApp:
             return f"bin {cell[0]},{cell[1]}: {stock}"
         return f"cell {cell[0]},{cell[1]}"
 
-    def draw(self) -> Any:
+    def status(self) -> str:
+        """The lines under the panel's KPIs (a drill's view adds its own; see visual.training)."""
         speed = "max" if self.speed is None else f"{self.speed:g}x"
-        status = f"{'paused' if self.paused else 'running'} {speed}\n{self.selected}\n{HELP}"
+        return f"{'paused' if self.paused else 'running'} {speed}\n{self.selected}\n{HELP}"
+
+    def draw(self) -> Any:
+        status = self.status()
         if self.level == "floor" and self.warehouse is not None:
             surf = self.renderer.draw_floor(self.scene.floor(self.warehouse, self.t), status)
         else:

@@ -7,10 +7,11 @@ from pathlib import Path
 
 import numpy as np
 
+from visual.live import LiveScene
 from visual.render import Renderer, pygame
 from visual.scene import Scene
 
-__all__ = ["write_frames", "surface_rgb"]
+__all__ = ["write_frames", "write_live_frame", "surface_rgb"]
 
 
 def surface_rgb(surface: pygame.Surface) -> np.ndarray:
@@ -48,3 +49,18 @@ def write_frames(scene: Scene, folder: Path, every: float, level: str = "floor",
     if images:
         images[0].save(folder / "frames.gif", save_all=True, append_images=images[1:], duration=100, loop=0)
     return paths
+
+
+def write_live_frame(scene: LiveScene, folder: Path, level: str = "floor", warehouse: str | None = None,
+                     size: tuple[int, int] = (1100, 700)) -> Path:
+    """The live twin's current state as ``live-<version>.png`` (the floor, or the map without one)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    renderer = Renderer(size)
+    wh = warehouse or next(iter(scene.floors), None)
+    if level == "floor" and wh is not None:
+        surf = renderer.draw_floor(scene.floor(wh))
+    else:
+        surf = renderer.draw_network(scene.network())
+    path = folder / f"live-{scene.version:06d}.png"
+    pygame.image.save(surf, str(path))
+    return path

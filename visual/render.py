@@ -21,7 +21,8 @@ os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
 import pygame  # noqa: E402  (after the prompt is hidden)
 
 __all__ = ["Renderer", "fill_colour", "KIND_COLOURS", "MACHINE_COLOURS", "EMPTY", "FULL", "NO_ITEM", "AGENT",
-           "PANEL_WIDTH"]
+           "PANEL_WIDTH",
+           "VEHICLE", "ALARM", "ROAD", "MOVER_COLOURS"]
 
 Colour = tuple[int, int, int]
 KIND_COLOURS: dict[int, Colour] = {WALL: (45, 45, 55), AISLE: (228, 228, 222), RACK: (150, 150, 150),
@@ -32,6 +33,10 @@ NO_ITEM: Colour = KIND_COLOURS[RACK]
 AGENT: Colour = (20, 30, 120)
 MACHINE_COLOURS: dict[str, Colour] = {"running": (35, 165, 70), "idle": (190, 190, 190), "down": (225, 25, 25),
                                       "maintenance": (245, 150, 0)}
+MOVER_COLOURS: dict[str, Colour] = {"forklift": (255, 140, 0), "agv": (0, 170, 170), "technician": (120, 40, 160)}
+VEHICLE: Colour = (20, 90, 200)
+ALARM: Colour = (255, 0, 200)  # magenta: not one of the fill or machine colours
+ROAD: Colour = (160, 160, 170)
 BACKGROUND: Colour = (250, 250, 247)
 PANEL: Colour = (32, 36, 44)
 TEXT: Colour = (235, 235, 235)
@@ -63,6 +68,7 @@ class Renderer:
         self.pan = [0.0, 0.0]  # pixels
         self.hits: list[tuple[Any, str, Any]] = []  # (rect, kind, id)
         self._grid_shape: tuple[int, int] = (0, 0)
+        self.map_point: Any = None  # map (x, y) -> pixel, as last drawn
 
     # -- geometry --------------------------------------------------------------------------------
 
@@ -124,12 +130,37 @@ class Renderer:
             small = pygame.surfarray.make_surface(np.ascontiguousarray(rgb[r0:r1, c0:c1].swapaxes(0, 1)))
             size = (max(int(round((c1 - c0) * px)), 1), max(int(round((r1 - r0) * px)), 1))
             surf.blit(pygame.transform.scale(small, size), (int(ox + c0 * px), int(oy + r0 * px)))
+        half = max(int(px * 0.45), 2)
+        for asset, (mr, mc) in snap.machine_cells.items():
+            x, y = self.cell_centre(mr, mc)
+            rect = pygame.Rect(x - half, y - half, 2 * half, 2 * half)
+            pygame.draw.rect(surf, MACHINE_COLOURS.get(snap.machines.get(asset, "running"), (0, 0, 0)), rect)
+            pygame.draw.rect(surf, (30, 30, 30), rect, 1)
+            self.hits.append((rect, "machine", asset))
         radius = max(int(px * 0.4), 2)
         for number, r, c in snap.agents:
             x, y = self.cell_centre(r, c)
             if 0 <= x < w:
                 pygame.draw.circle(surf, AGENT, (x, y), radius)
                 self.hits.append((pygame.Rect(x - radius, y - radius, 2 * radius, 2 * radius), "picker", number))
+        for kind, name, r, c in snap.movers:
+            x, y = self.cell_centre(r, c)
+            if 0 <= x < w:
+                # Vehicles are squares, technicians diamonds: told apart from the round pickers.
+                colour = MOVER_COLOURS.get(kind, AGENT)
+                if kind == "technician":
+                    diamond = [(x, y - radius), (x + radius, y), (x, y + radius), (x - radius, y)]
+                    pygame.draw.polygon(surf, colour, diamond)
+                else:
+                    pygame.draw.rect(surf, colour, (x - radius, y - radius, 2 * radius, 2 * radius))
+                self.hits.append((pygame.Rect(x - radius, y - radius, 2 * radius, 2 * radius), kind, name))
+        for r, c, what in snap.alarms:
+            # A frame round the cell (a bin keeps its fill colour inside), drawn over everything.
+            x, y = self.cell_centre(r, c)
+            edge = max(int(px * 0.5), 3)
+            frame = pygame.Rect(x - edge, y - edge, 2 * edge + 1, 2 * edge + 1)
+            pygame.draw.rect(surf, ALARM, frame, max(int(px * 0.15), 2))
+            self.hits.append((frame, "alarm", what))
         self._panel(f"floor: {snap.warehouse}", snap.panel, snap.series, snap.machines, help_text)
         return surf
 
@@ -138,20 +169,23 @@ class Renderer:
         surf.fill(BACKGROUND)
         self.hits = []
         w, h = self.area
-        if snap.sites:
-            xs = [s[1] for s in snap.sites]
-            ys = [s[2] for s in snap.sites]
-            span = max(max(xs) - min(xs), max(ys) - min(ys), 1e-9)
+        fixed = [(s[1], s[2]) for s in snap.sites] + [(a[1], a[2]) for a in snap.assets]
+        if fixed:
+            xs = [p[0] for p in fixed]
+            ys = [p[1] for p in fixed]
+            x_min, y_min = min(xs), min(ys)
+            span = max(max(xs) - x_min, max(ys) - y_min, 1e-9)
             scale = (min(w, h) - 120) / span * (self.zoom or 1.0)
 
             def at(x: float, y: float) -> tuple[int, int]:
-                return (int(60 + (x - min(xs)) * scale + self.pan[0]),
-                        int(h - 60 - (y - min(ys)) * scale + self.pan[1]))
+                return (int(60 + (x - x_min) * scale + self.pan[0]),
+                        int(h - 60 - (y - y_min) * scale + self.pan[1]))
 
+            self.map_point = at
             where = {s[0]: at(s[1], s[2]) for s in snap.sites}
             for a, b in snap.roads:
                 if a in where and b in where:
-                    pygame.draw.line(surf, (160, 160, 170), where[a], where[b], 2)
+                    pygame.draw.line(surf, ROAD, where[a], where[b], 2)
             for ident, _, _, fill in snap.sites:
                 colour = tuple(int(v) for v in fill_colour(np.array([fill]))[0])
                 x, y = where[ident]
@@ -159,6 +193,25 @@ class Renderer:
                 pygame.draw.circle(surf, (30, 30, 30), (x, y), 14, 1)
                 surf.blit(self.font.render(ident, True, (20, 20, 20)), (x + 16, y - 6))
                 self.hits.append((pygame.Rect(x - 14, y - 14, 28, 28), "site", ident))
+            for ident, ax, ay, state in snap.assets:
+                x, y = at(ax, ay)
+                rect = pygame.Rect(x - 5, y - 5, 10, 10)
+                pygame.draw.rect(surf, MACHINE_COLOURS.get(state, (0, 0, 0)), rect)
+                pygame.draw.rect(surf, (30, 30, 30), rect, 1)
+                self.hits.append((rect, "machine", ident))
+            for ident, vx, vy in snap.vehicles:
+                x, y = at(vx, vy)
+                pygame.draw.polygon(surf, VEHICLE, [(x, y - 7), (x + 7, y), (x, y + 7), (x - 7, y)])
+                self.hits.append((pygame.Rect(x - 7, y - 7, 14, 14), "vehicle", ident))
+            for target, tx, ty, what in snap.alarms:
+                x, y = at(tx, ty)
+                # A ring round the target and a flag above it, so a full site's green stays visible.
+                pygame.draw.circle(surf, ALARM, (x, y), 20, 3)
+                flag = pygame.Rect(x - 4, y - 34, 9, 12)
+                pygame.draw.rect(surf, ALARM, flag)
+                self.hits.append((flag, "alarm", f"{target}: {what}"))
+        if snap.alarms:
+            snap.panel.setdefault("alarms", str(len(snap.alarms)))
         self._panel("network", snap.panel, [], snap.machines, help_text)
         return surf
 
@@ -199,7 +252,8 @@ class Renderer:
             y += 16
 
     def hit(self, pos: tuple[int, int]) -> tuple[str, Any] | None:
-        """What was drawn at a pixel: ('picker', n), ('machine', id), ('site', id), or None."""
+        """What was drawn at a pixel: ('picker', n), ('forklift' | 'agv' | 'technician', name),
+        ('machine', id), ('site', id), ('vehicle', id), ('alarm', 'target: what'), or None."""
         for rect, kind, ident in reversed(self.hits):
             if rect.collidepoint(pos):
                 return kind, ident

@@ -352,6 +352,7 @@ def test_event_rows_reproduce_the_counters_for_every_event_type() -> None:
         E.DisruptionStarted(38.0, "demand_surge", "*", 2.0, 40.0),
         E.DisruptionEnded(40.0, "demand_surge", "*"),
         E.ActionRejected(41.0, "s_S", "x", "y"),
+        E.DiscrepancyRaised(42.0, "stock_count", f"{ITEM}@{LOC}", 7.0, 4.0, 2.0, "wms-1"),  # moves no stock
     ]
     # Production events have the same check in tests/test_production.py; maintenance and transport
     # events move no stock (tests/test_fleet.py checks the transport ones).

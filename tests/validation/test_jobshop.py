@@ -1,8 +1,9 @@
 """CP-SAT on the job-shop instances of ../shared/validation/jobshop with proven optimal makespans.
 
 The instances are read by the project's own loader (policies.scheduling.parse_jobshop). ft06 and
-la01-la05 must be proved optimal (status OPTIMAL, makespan = published optimum); ft10 takes 20-30 s
-on two workers and runs only with --runslow (marked slow).
+la01-la05 must be proved optimal (status OPTIMAL, makespan = published optimum); ft10 must come
+within 2% of its optimum in under a minute on two workers (proving it optimal takes 20-30 s and
+runs only with TWIN_SLOW=1).
 """
 
 from __future__ import annotations
@@ -44,12 +45,31 @@ def test_dispatch_rules_are_feasible_and_not_below_the_optimum(name: str, rule: 
     assert sched.makespan >= optima()[name]
 
 
-@pytest.mark.slow
-@pytest.mark.skipif(not os.environ.get("TWIN_SLOW"), reason="ft10 takes 20-30 s; set TWIN_SLOW=1 to run it")
-def test_ft10_within_two_percent() -> None:
+def test_ft10_within_two_percent_in_a_minute() -> None:
+    """The issue's bar: within 2% of ft10's optimum (930) in under 60 s, on the CI's two workers.
+    The dispatch-rule hint (and the horizon it bounds) gets there in about 1-4 s; without it 4-15 s."""
     jobs = parse_jobshop((FOLDER / "ft10.txt").read_text(), "ft10")
-    sched = solve_cp_sat(jobs, "makespan", time_limit=60, workers=2)
-    assert sched.makespan <= 930 * 1.02
+    target = int(optima()["ft10"] * 1.02)
+    sched = solve_cp_sat(jobs, "makespan", time_limit=60, workers=2, stop_at=target)
+    assert sched.makespan <= target, (sched.makespan, sched.status, sched.seconds)
+    assert sched.seconds < 60
+    assert check_schedule(jobs, sched) == []
+
+
+def test_stop_at_ends_the_search_at_the_target() -> None:
+    """A target above the optimum ends the search early with a feasible, unproven schedule."""
+    jobs = parse_jobshop((FOLDER / "la01.txt").read_text(), "la01")
+    sched = solve_cp_sat(jobs, "makespan", time_limit=60, workers=1, stop_at=optima()["la01"] * 2)
+    assert sched.status == "FEASIBLE" and sched.makespan <= optima()["la01"] * 2
+    assert check_schedule(jobs, sched) == []
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not os.environ.get("TWIN_SLOW"), reason="proving ft10 optimal takes 20-30 s; set TWIN_SLOW=1")
+def test_ft10_proved_optimal() -> None:
+    jobs = parse_jobshop((FOLDER / "ft10.txt").read_text(), "ft10")
+    sched = solve_cp_sat(jobs, "makespan", time_limit=120, workers=2)
+    assert sched.status == "OPTIMAL" and sched.makespan == optima()["ft10"]
     assert check_schedule(jobs, sched) == []
 
 

@@ -54,9 +54,13 @@ class Strict(BaseModel):
 
 
 class FailureLaw(Strict):
-    """Time to failure in operating hours (an asset ages only while it runs)."""
+    """Time to failure in operating hours (an asset ages only while it runs), or with
+    ``basis: usage`` in hours of use: a production machine then ages only while it processes
+    (run hours; idle and set-up time do not wear it). Other assets are in use while they run."""
 
     dist: Literal["exponential", "weibull", "empirical"] = "exponential"
+    basis: Literal["operating", "usage"] = Field(
+        "operating", description="what the life counts: operating hours, or usage (a machine's run hours)")
     mean: Duration | None = Field(None, description="exponential: mean time between failures (MTBF)")
     shape: float | None = Field(None, gt=0, description="weibull: shape k (> 1 wears out, < 1 infant mortality)")
     scale: Duration | None = Field(None, description="weibull: scale (characteristic life)")
@@ -189,8 +193,11 @@ class Excursion(Strict):
 class Sensor(Strict):
     id: str = Field(min_length=1)
     kind: Literal["temperature", "humidity", "vibration", "weight", "fuel"]
-    attached_to: str = Field(description="an asset id, a warehouse id or a vehicle id (a reefer's temperature: "
-                             "nominal while its cooling runs, towards warm_to once it fails on a trip)")
+    attached_to: str = Field(description="an asset id, a warehouse id or a vehicle id; on a vehicle it follows "
+                             "the vehicle's physical state: a reefer's temperature (nominal while its cooling "
+                             "runs, towards warm_to once it fails on a trip) or humidity (towards warm_to while "
+                             "the doors are open or the cooling is down), the fuel in the tank (litres, falling "
+                             "with the km driven), or the cargo weight on board (kg)")
     every: Duration = Field("1min", description="sampling interval")
     nominal: float = Field(0.0, description="level while nothing is wrong (degradation signals ignore it)")
     noise: float = Field(0.0, ge=0, description="standard deviation of the measurement noise")

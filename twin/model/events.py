@@ -14,6 +14,7 @@ import hashlib
 from collections.abc import Iterator
 from typing import Any, NamedTuple
 
+from twin.model.events_alerts import ALERT_EVENTS, DiscrepancyRaised, alert_row
 from twin.model.events_fleet import (
     FLEET_EVENTS,
     ConsignmentReady,
@@ -27,6 +28,7 @@ from twin.model.events_fleet import (
     RoadReopened,
     VehicleBrokeDown,
     VehicleDispatched,
+    VehicleDiverted,
     VehicleRepaired,
     VehicleReturned,
     fleet_row,
@@ -50,18 +52,25 @@ from twin.model.events_maintenance import (
 )
 from twin.model.events_production import (
     PRODUCTION_EVENTS,
+    MachineDown,
+    MachineUp,
     MaterialIssued,
     MaterialReserved,
     MaterialShortage,
+    MrpException,
     OperationCompleted,
+    OperationInterrupted,
     OperationStarted,
     ProductionOrderReleased,
     ProductionReceived,
     ProductionReworked,
     ProductionScrapped,
+    ScheduleReplanned,
+    TransferReceived,
+    TransferShipped,
     production_rows,
 )
-from twin.model.floor_events import FLOOR_EVENTS, PickTravelled, floor_row
+from twin.model.floor_events import FLOOR_EVENTS, FloorMoved, PickTravelled, floor_row
 
 __all__ = [
     "OrderPlaced",
@@ -102,6 +111,13 @@ __all__ = [
     "ProductionScrapped",
     "ProductionReworked",
     "ProductionReceived",
+    "OperationInterrupted",
+    "MachineDown",
+    "MachineUp",
+    "ScheduleReplanned",
+    "TransferShipped",
+    "TransferReceived",
+    "MrpException",
     "PRODUCTION_EVENTS",
     "ConsignmentReady",
     "VehicleDispatched",
@@ -116,9 +132,13 @@ __all__ = [
     "Refuelled",
     "CrewAssigned",
     "ReeferFailed",
+    "VehicleDiverted",
     "FLEET_EVENTS",
     "PickTravelled",
+    "FloorMoved",
     "FLOOR_EVENTS",
+    "DiscrepancyRaised",
+    "ALERT_EVENTS",
     "EVENT_TYPES",
     "Event",
     "EventLog",
@@ -317,6 +337,13 @@ Event = (
     | ProductionScrapped
     | ProductionReworked
     | ProductionReceived
+    | OperationInterrupted
+    | MachineDown
+    | MachineUp
+    | ScheduleReplanned
+    | TransferShipped
+    | TransferReceived
+    | MrpException
     | ConsignmentReady
     | VehicleDispatched
     | Delivered
@@ -330,6 +357,7 @@ Event = (
     | Refuelled
     | CrewAssigned
     | ReeferFailed
+    | DiscrepancyRaised
 )
 
 
@@ -355,6 +383,7 @@ EVENT_TYPES: dict[str, type] = {
         *PRODUCTION_EVENTS,
         *FLEET_EVENTS,
         *FLOOR_EVENTS,
+        *ALERT_EVENTS,
     )
 }
 
@@ -464,8 +493,10 @@ def event_rows(seq: int, ev: Any, lot_qty: dict[tuple[str, str, int], float]) ->
         yield maintenance_row(seq, kind, ev)
     elif kind in _FLEET_NAMES:
         yield fleet_row(seq, kind, ev)
-    elif kind == "PickTravelled":
+    elif kind in ("PickTravelled", "FloorMoved"):
         yield floor_row(seq, ev)
+    elif kind == "DiscrepancyRaised":  # issue 7: raised by the live twin, moves no stock
+        yield alert_row(seq, ev)
     else:  # pragma: no cover - every type above is listed in EVENT_TYPES
         raise TypeError(f"no flat view for event type {kind}")
 

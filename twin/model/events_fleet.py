@@ -20,6 +20,7 @@ __all__ = [
     "RoadReopened",
     "VehicleBrokeDown",
     "VehicleDispatched",
+    "VehicleDiverted",
     "VehicleRepaired",
     "VehicleReturned",
     "fleet_row",
@@ -138,6 +139,19 @@ class CrewAssigned(NamedTuple):
     crew: tuple[str, ...]
 
 
+class VehicleDiverted(NamedTuple):
+    """An urgent consignment goes on ``trip``: the vehicle drives to ``warehouse`` to load it (once done
+    at the node it heads to, or from its depot at once) and delivers it next; ``stops`` are the
+    consignments already on board, in their new order after it."""
+
+    t: float
+    trip: int
+    vehicle: str
+    consignment: int
+    warehouse: str
+    stops: tuple[int, ...]
+
+
 class ReeferFailed(NamedTuple):
     """A reefer's cooling fails during a trip: cold cargo spoils unless delivered in time."""
 
@@ -160,6 +174,7 @@ FLEET_EVENTS: tuple[type, ...] = (
     Refuelled,
     CrewAssigned,
     ReeferFailed,
+    VehicleDiverted,
 )
 
 
@@ -190,6 +205,9 @@ def fleet_row(seq: int, kind: str, ev: Any) -> Row:
                 f"{ev.reason}: {' '.join(map(str, ev.stops))}")
     if kind == "Refuelled":
         return (seq, t, kind, -1, ev.vehicle, "", -1, ev.hours, 0.0, 0.0, 0.0, 0.0, "")
+    if kind == "VehicleDiverted":
+        return (seq, t, kind, ev.trip, ev.vehicle, ev.warehouse, ev.consignment, 0.0, 0.0, 0.0, 0.0, 0.0,
+                " ".join(map(str, ev.stops)))
     if kind == "CrewAssigned":
         return (seq, t, kind, ev.trip, "", "", -1, 0.0, 0.0, 0.0, 0.0, 0.0, " ".join(ev.crew))
     # VehicleBrokeDown, VehicleRepaired, ReeferFailed

@@ -37,6 +37,9 @@ class FleetState:
     on_trip: dict[str, int] = field(default_factory=dict)  # vehicle -> trip
     broken: set[str] = field(default_factory=set)
     closed_roads: set[frozenset[str]] = field(default_factory=set)
+    # open trip -> (node last reached, when, consignments still to deliver in order): where a vehicle
+    # under way is, as far as the events tell (the depot at dispatch, each stop once delivered there)
+    legs: dict[int, tuple[str, float, tuple[int, ...]]] = field(default_factory=dict)
     delivered: int = 0
     unserved: int = 0
 
@@ -60,6 +63,22 @@ def _dispatched(state: Any, e: ev.VehicleDispatched) -> None:
         con.trip = e.trip
     f.trips[e.trip] = e.vehicle
     f.on_trip[e.vehicle] = e.trip
+    f.legs[e.trip] = (e.origin, e.t, tuple(e.consignments))
+
+
+def _diverted(state: Any, e: ev.VehicleDiverted) -> None:
+    f: FleetState = state.fleet
+    if f.on_trip.get(e.vehicle) != e.trip:
+        raise ValueError(f"vehicle {e.vehicle!r} is not on trip {e.trip}")
+    con = f.consignments.get(e.consignment)
+    if con is None or con.trip is not None:
+        raise ValueError(f"consignment {e.consignment} is not waiting to be dispatched")
+    if con.origin != e.warehouse:
+        raise ValueError(f"consignment {e.consignment} waits at {con.origin!r}, not {e.warehouse!r}")
+    con.trip = e.trip
+    leg = f.legs.get(e.trip)
+    if leg is not None:
+        f.legs[e.trip] = (leg[0], leg[1], (e.consignment, *e.stops))
 
 
 def _delivered(state: Any, e: ev.Delivered) -> None:
@@ -67,6 +86,15 @@ def _delivered(state: Any, e: ev.Delivered) -> None:
     if f.consignments.pop(e.consignment, None) is None:
         raise ValueError(f"consignment {e.consignment} is not open")
     f.delivered += 1
+    leg = f.legs.get(e.trip)
+    if leg is not None:
+        f.legs[e.trip] = (e.node, e.t, tuple(c for c in leg[2] if c != e.consignment))
+
+
+def _rerouted(state: Any, e: ev.Rerouted) -> None:
+    leg = state.fleet.legs.get(e.trip)
+    if leg is not None:  # the stops still to deliver, in the new order
+        state.fleet.legs[e.trip] = (leg[0], leg[1], tuple(e.stops))
 
 
 def _unserved(state: Any, e: ev.DeliveryUnserved) -> None:
@@ -79,6 +107,7 @@ def _returned(state: Any, e: ev.VehicleReturned) -> None:
     f: FleetState = state.fleet
     f.trips.pop(e.trip, None)
     f.on_trip.pop(e.vehicle, None)
+    f.legs.pop(e.trip, None)
     for con in f.consignments.values():  # what the trip could not deliver waits again
         if con.trip == e.trip:
             con.trip = None
@@ -114,8 +143,9 @@ HANDLERS: dict[type, Callable[[Any, Any], None]] = {
     ev.RoadReopened: _reopened,
     ev.VehicleBrokeDown: _broke,
     ev.VehicleRepaired: _repaired,
-    ev.Rerouted: _nothing,
+    ev.Rerouted: _rerouted,
     ev.Refuelled: _nothing,
     ev.CrewAssigned: _nothing,
     ev.ReeferFailed: _nothing,
+    ev.VehicleDiverted: _diverted,
 }

@@ -27,9 +27,11 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import shortest_path
+
+from twin.model.durations import Duration
 
 __all__ = [
     "WALL",
@@ -51,8 +53,10 @@ WALL, AISLE, RACK, DOCK, STATION, CHARGER = 0, 1, 2, 3, 4, 5
 SYMBOLS: dict[str, int] = {"#": WALL, " ": WALL, ".": AISLE, "R": RACK, "D": DOCK, "S": STATION, "C": CHARGER}
 KIND_NAMES = {WALL: "wall", AISLE: "aisle", RACK: "bin", DOCK: "dock", STATION: "station", CHARGER: "charging point"}
 WALKABLE = (AISLE, DOCK, STATION, CHARGER)
-FLOOR_KPI_NAMES = ("travel_distance_per_pick", "picks_per_hour")
+FLOOR_KPI_NAMES = ("travel_distance_per_pick", "picks_per_hour", "picker_travel_km", "forklift_travel_km",
+                   "agv_travel_km", "technician_floor_travel_km")
 _UNREACHABLE = np.iinfo(np.int32).max
+_PATH_CACHE = 20_000  # legs kept per floor (tuples of shared cells: under 10 MB)
 
 
 class FloorSpec(BaseModel):
@@ -69,9 +73,32 @@ class FloorSpec(BaseModel):
                                                       "picker whose tour uses the same aisle cell")
     slotting: Literal["abc", "random"] = Field("abc", description="bin assignment: abc puts the most picked "
                                                                   "items nearest the dock; random shuffles")
-    pick_path: Literal["s_shape", "nearest"] = Field("s_shape", description="pick-path ordering of a tour")
+    pick_path: Literal["s_shape", "largest_gap", "nearest"] = Field(
+        "s_shape", description="pick-path ordering of a tour: s_shape (traversal), largest_gap, nearest (neighbour)")
+    waves: Duration | None = Field(None, gt=0, description="wave picking: release the orders in waves this often "
+                                                     "(e.g. 30min) and batch them into tours; none = each "
+                                                     "order is picked on its own as it comes")
+    batch_size: int = Field(4, ge=1, description="wave picking: at most this many orders in one picker's tour")
     bins: dict[str, tuple[int, int]] = Field(default_factory=dict,
                                              description="item id -> [row, column] of a fixed bin (0-based)")
+    forklifts: int = Field(0, ge=0, description="forklifts doing put-away moves from the dock to the bins")
+    agvs: int = Field(0, ge=0, description="AGVs doing put-away moves (they charge at the charging points, C)")
+    drive_speed_m_per_s: float = Field(1.5, gt=0, description="forklifts' and AGVs' speed in metres per second")
+    agv_battery: Duration = Field("4h", description="an AGV's running time on a full charge")
+    agv_charge_time: Duration = Field("1h", description="time to charge an AGV from empty to full")
+    agv_low_battery: float = Field(0.2, ge=0, lt=1, description="share of the charge left at which an AGV goes "
+                                                                "to charge after its move")
+    machines: dict[str, tuple[int, int]] = Field(
+        default_factory=dict, description="asset id -> [row, column] of the walkable cell (a station, S) where "
+                                          "the machine is serviced; technicians walk there for its work orders")
+
+
+    @model_validator(mode="after")
+    def _positive(self) -> FloorSpec:
+        for name in ("agv_battery", "agv_charge_time"):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"{name} must be positive, e.g. 4h; got {getattr(self, name):g}h")
+        return self
 
 
 @dataclass(frozen=True)
@@ -82,6 +109,7 @@ class FloorIssue:
     col: int | None
     message: str
     item: str | None = None  # a fixed bin's item, when the problem is with ``bins``
+    machine: str | None = None  # an asset, when the problem is with ``machines``
 
 
 @dataclass
@@ -95,6 +123,15 @@ class FloorPlan:
     access: list[tuple[int, int] | None] = field(default_factory=list)  # per bin: its aisle cell
     _graph: csr_matrix | None = None
     _rows: dict[int, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
+    _paths: dict[tuple[tuple[int, int], tuple[int, int]], tuple[tuple[int, int], ...]] = field(default_factory=dict)
+    _cell_list: list[tuple[int, int]] = field(default_factory=list)
+
+    def _cells(self) -> list[tuple[int, int]]:
+        """Every cell's (row, column), by flat index (one tuple per cell, shared by the paths)."""
+        if not self._cell_list:
+            rows, cols = self.kinds.shape
+            self._cell_list = [(r, c) for r in range(rows) for c in range(cols)]
+        return self._cell_list
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -155,16 +192,23 @@ class FloorPlan:
         return int(self._row(a)[0][self.index(b)])
 
     def path(self, a: tuple[int, int], b: tuple[int, int]) -> list[tuple[int, int]]:
-        """The cells of a shortest walk from ``a`` to ``b`` (both included)."""
-        pred = self._row(a)[1]
-        k, start = self.index(b), self.index(a)
-        out = [k]
-        while k != start:
-            k = int(pred[k])
-            if k < 0:
-                return []
-            out.append(k)
-        return [self.cell(i) for i in reversed(out)]
+        """The cells of a shortest walk from ``a`` to ``b`` (both included; a new list)."""
+        got = self._paths.get((a, b))
+        if got is None:
+            pred = self._row(a)[1]
+            k, start = self.index(b), self.index(a)
+            out = [k]
+            while k != start:
+                k = int(pred[k])
+                if k < 0:
+                    out = []
+                    break
+                out.append(k)
+            cells = self._cells()
+            got = tuple(cells[i] for i in reversed(out))
+            if len(self._paths) < _PATH_CACHE:  # pick tours repeat the same legs between aisle cells
+                self._paths[(a, b)] = got
+        return list(got)
 
     def tour_cells(self, stops: list[tuple[int, int]]) -> list[tuple[int, int]]:
         """Every cell of a walk through ``stops`` in order (each leg a shortest path)."""
@@ -218,10 +262,12 @@ def _components(plan: FloorPlan) -> np.ndarray:
     return np.asarray(labels)
 
 
-def floor_issues(spec: FloorSpec, items: set[str] | None = None) -> Iterator[FloorIssue]:
+def floor_issues(spec: FloorSpec, items: set[str] | None = None,
+                 assets: set[str] | None = None) -> Iterator[FloorIssue]:
     """Every problem with a floor: unknown symbols, no dock, a dock, station or charging point that
-    cannot be reached from the first dock, a bin with no reachable aisle beside it, and fixed bins
-    outside the grid, on a wall or aisle (not on an ``R``), or for an unknown item."""
+    cannot be reached from the first dock, a bin with no reachable aisle beside it, fixed bins
+    outside the grid, on a wall or aisle (not on an ``R``), or for an unknown item, and machines
+    of unknown assets or on a cell that cannot be walked to."""
     plan, issues = parse_grid(spec.grid)
     yield from issues
     docks = plan.cells(DOCK)
@@ -251,3 +297,12 @@ def floor_issues(spec: FloorSpec, items: set[str] | None = None) -> Iterator[Flo
         elif plan.kinds[r, c] != RACK:
             what = KIND_NAMES[int(plan.kinds[r, c])]
             yield FloorIssue(r, c, f"bin [{r}, {c}] for {item!r} is on a {what}, not on a rack (R)", item)
+    for asset, (r, c) in spec.machines.items():
+        if assets is not None and asset not in assets:
+            yield FloorIssue(None, None, f"unknown asset {asset!r}", machine=asset)
+        elif not (0 <= r < rows and 0 <= c < cols):
+            yield FloorIssue(None, None, f"machine cell [{r}, {c}] is outside the {rows}x{cols} grid", machine=asset)
+        elif int(plan.kinds[r, c]) not in WALKABLE or labels[plan.index((r, c))] != home:
+            what = KIND_NAMES[int(plan.kinds[r, c])]
+            yield FloorIssue(r, c, f"machine cell [{r}, {c}] for {asset!r} is on a {what} that cannot be walked "
+                                   "to from the dock; put it on a station (S) or an aisle cell", machine=asset)

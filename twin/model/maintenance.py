@@ -9,8 +9,13 @@ waiting for a technician, technicians free now, travel times between them). Acti
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from twin.model.assets import Asset
+    from twin.model.maintenance_state import AssetStatus
 
 __all__ = [
     "AssetView",
@@ -20,6 +25,8 @@ __all__ = [
     "DispatchObservation",
     "ScheduleMaintenance",
     "AssignTechnician",
+    "asset_view",
+    "status_age",
 ]
 
 
@@ -96,3 +103,25 @@ class ScheduleMaintenance:
 class AssignTechnician:
     work_order: int
     technician: str
+
+
+def status_age(st: AssetStatus, now: float) -> float:
+    """An asset's virtual age at ``now`` as the operational state knows it: its age when its status
+    last changed, plus the hours it has run since (a failed or stopped asset does not age)."""
+    return st.age + (max(now - st.since, 0.0) if st.status == "running" else 0.0)
+
+
+def asset_view(spec: Asset, st: AssetStatus, now: float, age: float, run_hours: float | None,
+               open_work_order: bool | None = None) -> AssetView:
+    """What a maintenance policy sees of one asset at ``now``: ``st`` is its operational status,
+    ``age`` its virtual age, ``run_hours`` a production machine's hours processing (None for any
+    other asset: its usage is its operating hours)."""
+    operated = st.operated + (now - st.since if st.status == "running" else 0.0)
+    rate = spec.usage_per_hour
+    if run_hours is not None:  # a production machine is used while it processes, not idle
+        used, used_since_service = run_hours, run_hours - st.usage_at_service
+    else:
+        used, used_since_service = operated, operated - st.run_at_service
+    has_open = bool(st.open_work_orders) if open_work_order is None else open_work_order
+    return AssetView(spec.id, spec.kind, st.status, age, used * rate, operated - st.run_at_service,
+                     used_since_service * rate, st.last_service, st.failures, has_open, spec.service is not None)

@@ -27,6 +27,7 @@ class AssetStatus:
     failures: int = 0
     last_service: float = 0.0
     run_at_service: float = 0.0  # operating hours at the last planned maintenance
+    usage_at_service: float = 0.0  # a production machine's run hours at the last planned maintenance
     operated: float = 0.0  # operating hours at ``since``
     open_work_orders: set[int] = field(default_factory=set)
 
@@ -136,6 +137,7 @@ def _done(state: Any, e: ev.RepairCompleted | ev.MaintenanceDone) -> None:
     if isinstance(e, ev.MaintenanceDone):
         a.last_service = e.t
         a.run_at_service = a.operated
+        a.usage_at_service = state.production.run_hours_at(e.asset, e.t)
 
 
 def _reading(state: Any, e: ev.SensorReading) -> None:

@@ -24,6 +24,7 @@ __all__ = [
     "NetNode",
     "Road",
     "DistanceMatrix",
+    "DepotSource",
     "Network",
     "Reefer",
     "Vehicle",
@@ -97,6 +98,20 @@ class DistanceMatrix(Strict):
         return self
 
 
+class DepotSource(Strict):
+    """A warehouse replenished from another warehouse over the network: when its inventory policy
+    orders one of ``items`` (the item's own supplier not named), the order is a transfer from
+    ``source``, picked there and carried by a vehicle based there (``TransferShipped`` /
+    ``TransferReceived``) instead of a purchase order."""
+
+    warehouse: str = Field(min_length=1, description="the depot replenished (a network node)")
+    source: str = Field(min_length=1, description="the warehouse that ships to it (a network node with vehicles)")
+    items: list[str] = Field(default_factory=list, description="items sourced there; empty = every item "
+                             "both warehouses stock")
+    priority: int = Field(2, ge=1, le=3, description="priority of the transfer's consignments")
+    due_within: Duration = Field("24h", description="time from shipping to the transfer's due arrival")
+
+
 class Network(Strict):
     coordinates: Literal["planar", "latlon"] = "planar"
     nodes: list[NetNode] = Field(min_length=1)
@@ -105,6 +120,8 @@ class Network(Strict):
     circuity: float = Field(1.0, ge=1.0, description="road km per straight-line km")
     congestion: list[float] | None = Field(
         None, description="24 travel-time factors, one per hour of the day (1 = free flow)")
+    sources: list[DepotSource] = Field(default_factory=list, description="depots replenished from another "
+                                       "warehouse by transfers the fleet carries")
 
     @model_validator(mode="after")
     def _shape(self) -> Network:
@@ -119,7 +136,8 @@ class Network(Strict):
 
 class Reefer(Strict):
     """A refrigerated body: its cooling fails by a failure law; cold cargo spoils once the unit has
-    been down ``spoil_after``."""
+    been down ``spoil_after`` (the cold chain's one excursion rule; a temperature sensor on the
+    vehicle with an ``excursion`` decides instead, from its readings, as in a cold store)."""
 
     failure: FailureLaw
     spoil_after: Duration = "2h"
@@ -140,6 +158,9 @@ class Vehicle(Strict):
     failure: FailureLaw | None = Field(None, description="breakdowns, in driving hours")
     repair: DurationLaw = DurationLaw(dist="fixed", mean="3h")
     range_km: float | None = Field(None, gt=0, description="km on a full tank; none = never refuels")
+    fuel_per_km: float = Field(0.35, gt=0, description="litres per km (a full tank is range_km x fuel_per_km)")
+    refuel_below: float = Field(0.0, ge=0, lt=1, description="refuel before a trip once the tank is below this "
+                                "share (it always refuels when the trip would run it dry)")
     refuel_time: Duration = "30min"
     load_time: Duration = Field("20min", description="time at a dock to load a trip")
     needs_escort: bool = False
@@ -155,7 +176,8 @@ class Crew(Strict):
 
 
 class EmergencyOrders(Strict):
-    """Urgent orders from demand points (Poisson): served from the nearest warehouse holding the stock."""
+    """Urgent orders from demand points (Poisson): served from the demand point's own warehouse when
+    it holds the stock, else from the nearest warehouse (by travel time) holding it."""
 
     per_day: float = Field(gt=0)
     nodes: list[str] = Field(min_length=1, description="demand points that raise them")

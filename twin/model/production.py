@@ -37,6 +37,8 @@ PRODUCTION_KPI_NAMES: tuple[str, ...] = (
     "on_time_completion",
     "schedule_adherence",
     "material_shortage_hours",
+    "mrp_exceptions",
+    "mrp_expedites",
 )
 
 
@@ -94,7 +96,13 @@ class ScheduledOrder(Strict):
 
 
 class ProductionSpec(Strict):
-    warehouse: str = Field(description="where components are issued from and finished goods received into")
+    warehouse: str = Field(description="the raw-material warehouse: components (bought and made) are received "
+                                       "and held here and issued to the lines from here")
+    finished_goods: str | None = Field(None, description="the finished-goods warehouse: made items that are no "
+                                                         "other item's component are received here (default: "
+                                                         "the raw-material warehouse)")
+    transfer_time: Duration = Field("4h", description="time a transfer of a short component from another "
+                                                      "warehouse takes to reach the raw-material warehouse")
     lines: list[Line] = Field(min_length=1)
     boms: list[Bom] = Field(default_factory=list)
     routings: list[Routing] = Field(min_length=1)
@@ -109,6 +117,13 @@ class ProductionSpec(Strict):
     lead_time_allowance: Duration = Field("1d", description="queue time added to the processing time "
                                                             "when a scheduled order is offset for release")
     retry_every: Duration = Field("1h", description="how often orders held for material are retried")
+
+    def receives_at(self, item: str) -> str:
+        """Where a work order for ``item`` is received: a component of some BOM goes to the
+        raw-material warehouse (the lines draw it from there), anything else to finished goods."""
+        if self.finished_goods is None or any(c.item == item for b in self.boms for c in b.components):
+            return self.warehouse
+        return self.finished_goods
 
     @model_validator(mode="after")
     def _unique(self) -> ProductionSpec:

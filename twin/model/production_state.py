@@ -33,8 +33,19 @@ class ProductionOrder:
 class ProductionState:
     orders: dict[int, ProductionOrder] = field(default_factory=dict)  # open work orders
     machines: dict[str, int] = field(default_factory=dict)  # machine -> work order running on it (-1 idle)
+    down: dict[str, str] = field(default_factory=dict)  # machine out of service -> reason
+    transfers: dict[int, tuple[str, str, float]] = field(default_factory=dict)  # in transit: (item, to, qty)
     completed: int = 0
     scrapped: float = 0.0
+    # Usage of the machines: run hours of finished or interrupted operations, and when the run of
+    # the operation now on a machine began (after its set-up). Idle and set-up time is not usage.
+    run_hours: dict[str, float] = field(default_factory=dict)
+    run_from: dict[str, float] = field(default_factory=dict)
+
+    def run_hours_at(self, machine: str, t: float) -> float:
+        """Run (processing) hours of ``machine`` up to time ``t``, the operation under way included."""
+        begun = self.run_from.get(machine)
+        return self.run_hours.get(machine, 0.0) + (max(0.0, t - begun) if begun is not None else 0.0)
 
 
 def _sku(state: Any, item: str, location: str) -> Any:
@@ -82,18 +93,90 @@ def _reserved(state: Any, e: ev.MaterialReserved) -> None:
 
 
 def _shortage(state: Any, e: ev.MaterialShortage) -> None:
-    if e.action == "held":
+    if e.action == "held" or e.action.startswith("transfer:"):
         _order(state, e.wo).status = "held"
 
 
 def _op_started(state: Any, e: ev.OperationStarted) -> None:
     _order(state, e.wo)
-    state.production.machines[e.machine] = e.wo
+    prod: ProductionState = state.production
+    prod.machines[e.machine] = e.wo
+    prod.run_from[e.machine] = e.t + e.setup
+
+
+def _run_ended(prod: ProductionState, machine: str, run: float) -> None:
+    prod.machines[machine] = -1
+    prod.run_hours[machine] = prod.run_hours.get(machine, 0.0) + run
+    prod.run_from.pop(machine, None)
 
 
 def _op_completed(state: Any, e: ev.OperationCompleted) -> None:
     _order(state, e.wo).ops_done = e.op + 1
-    state.production.machines[e.machine] = -1
+    _run_ended(state.production, e.machine, e.run)
+
+
+def _op_interrupted(state: Any, e: ev.OperationInterrupted) -> None:
+    _order(state, e.wo)
+    _run_ended(state.production, e.machine, e.run)
+
+
+def _machine_down(state: Any, e: ev.MachineDown) -> None:
+    state.production.down[e.machine] = e.reason
+
+
+def _machine_up(state: Any, e: ev.MachineUp) -> None:
+    state.production.down.pop(e.machine, None)
+
+
+def _replanned(state: Any, e: ev.ScheduleReplanned) -> None:
+    pass  # a record of the scheduler's work; the plan itself lives in the production model
+
+
+def _transfer_shipped(state: Any, e: ev.TransferShipped) -> None:
+    from twin.model.state import ReducerError
+
+    if e.transfer in state.production.transfers:
+        raise ReducerError(f"transfer {e.transfer} is already in transit")
+    origin = _sku(state, e.item, e.origin)
+    dest = _sku(state, e.item, e.destination)
+    lots = []
+    for lot_id, qty in e.picks:  # check everything first: an event applies whole or not at all
+        lot = origin.find_lot(lot_id)
+        if lot.qty - lot.reserved < qty - 1e-9:
+            raise ReducerError(f"lot {lot_id} of {e.item}@{e.origin} has {lot.qty - lot.reserved:g} free, "
+                               f"transfer {e.transfer} takes {qty:g}")
+        lots.append((lot, qty))
+    total = 0.0
+    for lot, qty in lots:
+        origin.take_from(lot, qty)
+        total += qty
+    dest.on_order += total
+    dest.in_transit += total
+    state.production.transfers[e.transfer] = (e.item, e.destination, total)
+
+
+def _transfer_received(state: Any, e: ev.TransferReceived) -> None:
+    from twin.model.state import Lot, ReducerError
+
+    moving = state.production.transfers.get(e.transfer)
+    if moving is None or moving[:2] != (e.item, e.location) or abs(moving[2] - e.qty) > 1e-9:
+        raise ReducerError(f"transfer {e.transfer} of {e.qty:g} {e.item} to {e.location} is not in transit")
+    order = _order(state, e.wo) if e.wo >= 0 else None  # check first: an event applies whole or not at all
+    del state.production.transfers[e.transfer]
+    sku = _sku(state, e.item, e.location)
+    sku.on_order -= e.qty
+    sku.in_transit -= e.qty
+    sku.on_hand += e.qty
+    lot = Lot(e.lot, e.qty, e.expiry, e.t, "available")
+    sku.add_lot(lot)
+    if order is not None:  # shipped for a waiting work order: it is that order's stock from now on
+        lot.reserved += e.qty
+        sku.reserved += e.qty
+        order.reserved.append((e.item, e.lot, e.qty))
+
+
+def _mrp_exception(state: Any, e: ev.MrpException) -> None:
+    pass  # a planner's message; the plan and the orders it names change only by their own events
 
 
 def _issued(state: Any, e: ev.MaterialIssued) -> None:
@@ -151,4 +234,11 @@ HANDLERS: dict[type, Callable[[Any, Any], None]] = {
     ev.ProductionScrapped: _scrapped,
     ev.ProductionReworked: _reworked,
     ev.ProductionReceived: _received,
+    ev.OperationInterrupted: _op_interrupted,
+    ev.MachineDown: _machine_down,
+    ev.MachineUp: _machine_up,
+    ev.ScheduleReplanned: _replanned,
+    ev.TransferShipped: _transfer_shipped,
+    ev.TransferReceived: _transfer_received,
+    ev.MrpException: _mrp_exception,
 }

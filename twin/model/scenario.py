@@ -6,8 +6,10 @@ from typing import Any, Literal
 
 from pydantic import Field, PrivateAttr, model_validator
 
+from twin.model.drill import Drill
 from twin.model.durations import Duration
 from twin.model.forecast import ForecastSettings
+from twin.model.opening import Opening
 from twin.model.site import Site, Strict
 
 __all__ = ["PolicyRef", "Disruption", "Costing", "Policies", "Scenario", "KPI_NAMES"]
@@ -46,6 +48,11 @@ class Policies(Strict):
         "none = plan from the site's stated demand law")
     dispatch: PolicyRef | None = Field(None, description="e.g. {use: vrp} or {use: nearest}; default vrp "
                                        "on sites with vehicles")
+    # Left out of the dump (and the digest) when absent, so scenarios without it keep their digests.
+    production: PolicyRef | None = Field(
+        None, exclude_if=lambda v: v is None,
+        description="production planning on sites with production, e.g. {use: mrp, every: 1d, params: "
+        "{bucket: 1w}}; none = the inventory policy's orders and the master schedule's offset releases")
 
 
 class Disruption(Strict):
@@ -89,6 +96,13 @@ class Scenario(Strict):
     kpis: list[Literal[KPI_NAMES]] = Field(default_factory=lambda: list(KPI_NAMES))  # type: ignore[valid-type]
     costing: Costing = Costing()
     record_levels: bool = Field(True, description="keep the stock level series for plots")
+    # Issue 7: what is under way at the start (a forecast forked from the live site). Left out of
+    # the dump (and so of the digest) when there is none, so other scenarios' digests do not change.
+    opening: Opening | None = Field(None, exclude_if=lambda v: v is None,
+                                    description="open purchase orders, backorders and machines down at the start")
+    # Issue 8: an operator drill (twin train). Left out of the dump (and the digest) when there is none.
+    drill: Drill | None = Field(None, exclude_if=lambda v: v is None,
+                                description="an operator drill on this scenario (twin train); see scenarios/drills/")
     # Set by the loader: 'FILE:LINE: path: warning: ...' lines for things that run but deserve a look
     # (e.g. a work order needing a skill nobody has). Not part of the digest; see twin.scenario.
     _warnings: tuple[str, ...] = PrivateAttr(default=())

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from twin.model import events as ev
+from twin.model.events_alerts import HANDLERS as _ALERT_HANDLERS
 from twin.model.fleet_state import HANDLERS as _FLEET_HANDLERS
 from twin.model.fleet_state import FleetState
 from twin.model.floor_events import HANDLERS as _FLOOR_HANDLERS
@@ -156,6 +157,7 @@ class State:
     maintenance: MaintenanceState = field(default_factory=MaintenanceState)  # assets, work orders
     production: ProductionState = field(default_factory=ProductionState)  # production work orders
     fleet: FleetState = field(default_factory=FleetState)  # consignments, trips, closed roads
+    alerts: list[Any] = field(default_factory=list)  # DiscrepancyRaised, oldest first (live twin)
 
     @classmethod
     def empty(cls, skus: Iterable[tuple[str, str]]) -> State:
@@ -179,20 +181,28 @@ def _sku(state: State, item: str, location: str) -> Sku:
 
 
 def _order_placed(state: State, e: ev.OrderPlaced) -> None:
-    total = 0.0
+    # Events are unpacked rather than read field by field: a NamedTuple field is a descriptor
+    # lookup, and the reducer reads millions of events in a run.
+    t, order, loc, _, lines = e
     skus = state.skus
-    loc = e.location
-    for item, qty in e.lines:
+    if len(lines) == 1:  # one line (most orders)
+        item, total = lines[0]
+        sku = skus.get((item, loc)) or _sku(state, item, loc)
+        sku.demand += total
+        state.orders[order] = [t, 0.0 + total]  # the float total the loop below would give
+        return
+    total = 0.0
+    for item, qty in lines:
         sku = skus.get((item, loc)) or _sku(state, item, loc)
         sku.demand += qty
         total += qty
-    state.orders[e.order] = [e.t, total]
+    state.orders[order] = [t, total]
 
 
 def _allocated(state: State, e: ev.Allocated) -> None:
+    _, order_id, loc, picks, backordered, lost, backlog = e
     skus = state.skus
-    loc = e.location
-    for item, lot_id, qty in e.picks:
+    for item, lot_id, qty in picks:
         sku = skus.get((item, loc)) or _sku(state, item, loc)
         for lot in sku.lots:
             if lot.id == lot_id:
@@ -201,21 +211,21 @@ def _allocated(state: State, e: ev.Allocated) -> None:
         else:
             raise ReducerError(f"lot {lot_id} of {item}@{loc} is not available to allocate")
         sku.reserved += qty
-        if e.backlog:
-            _serve_backlog(sku, e.order, qty)
-    for item, qty in e.backordered:
+        if backlog:
+            _serve_backlog(sku, order_id, qty)
+    for item, qty in backordered:
         sku = skus.get((item, loc)) or _sku(state, item, loc)
         sku.backorder += qty
-        sku.backlog.append([e.order, qty])
-    if e.lost:
-        order = state.orders.get(e.order)
-        for item, qty in e.lost:
+        sku.backlog.append([order_id, qty])
+    if lost:
+        order = state.orders.get(order_id)
+        for item, qty in lost:
             sku = skus.get((item, loc)) or _sku(state, item, loc)
             sku.lost += qty
             if order is not None:
                 order[1] -= qty
         if order is not None and order[1] <= 1e-9:
-            del state.orders[e.order]
+            del state.orders[order_id]
 
 
 def _serve_backlog(sku: Sku, order: int, qty: float) -> None:
@@ -239,9 +249,9 @@ def _serve_backlog(sku: Sku, order: int, qty: float) -> None:
 
 
 def _picked(state: State, e: ev.Picked) -> None:
+    _, order, loc, picks = e
     skus = state.skus
-    loc = e.location
-    for item, lot_id, alloc, qty, scanned in e.picks:
+    for item, lot_id, alloc, qty, scanned in picks:
         sku = skus.get((item, loc)) or _sku(state, item, loc)
         for lot in sku.lots:  # sku.find_lot(lot_id), inline
             if lot.id == lot_id:
@@ -250,6 +260,16 @@ def _picked(state: State, e: ev.Picked) -> None:
             raise ReducerError(f"lot {lot_id} is not available at {item}@{loc}")
         lot.reserved -= alloc
         sku.reserved -= alloc
+        if qty == alloc and scanned == qty:
+            # Picked in full and scanned right (most lines): ``take_from`` of what the lot holds.
+            if 0 < scanned < lot.qty:
+                lot.qty -= scanned
+                if lot.qty <= 1e-9 and lot.reserved <= 1e-9:
+                    sku.remove_lot(lot)
+                sku.on_hand -= scanned
+                continue
+            sku.take_from(lot if scanned > 0 else None, scanned)
+            continue
         short = alloc - qty
         # The book drops by what was scanned, plus any shortfall the picker found (written off).
         gone = scanned + short
@@ -257,17 +277,17 @@ def _picked(state: State, e: ev.Picked) -> None:
         sku.phantom += qty - scanned - short
         if short > 0:
             sku.backorder += short
-            sku.backlog.append([e.order, short])
+            sku.backlog.append([order, short])
 
 
 def _shipped(state: State, e: ev.Shipped) -> None:
-    order = state.orders.get(e.order)
+    _, order_id, _, lines, complete = e
+    order = state.orders.get(order_id)
     if order is not None:
-        lines = e.lines
         # One line (most shipments): what sum() would give, without the generator.
         order[1] -= sum(q for _, q in lines) if len(lines) != 1 else 0 + lines[0][1]
-        if e.complete:
-            del state.orders[e.order]
+        if complete:
+            del state.orders[order_id]
 
 
 def _po_placed(state: State, e: ev.PurchaseOrderPlaced) -> None:
@@ -440,6 +460,7 @@ HANDLERS.update(_MAINTENANCE_HANDLERS)
 HANDLERS.update(_PRODUCTION_HANDLERS)
 HANDLERS.update(_FLEET_HANDLERS)
 HANDLERS.update(_FLOOR_HANDLERS)  # issue 8: floor tours move no stock
+HANDLERS.update(_ALERT_HANDLERS)  # issue 7: discrepancy alerts move no stock
 
 
 def apply(state: State, event: Any) -> None:

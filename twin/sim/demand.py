@@ -52,6 +52,8 @@ class DemandProcess:
         self._meta = [(s.location, s.customer, s.item) for s in self.streams]
         self._full = [(s.location, s.customer, ((s.item, float(s.line_size)),)) for s in self.streams]
         self._line_size = np.array([float(s.line_size) for s in self.streams])
+        self._env = engine.env
+        self._due_now = engine.due_now  # the engine's calls due now (see Engine.due_now)
         self._queue: list[Any] = engine.env._queue  # SimPy's event heap
         self._eid = engine.env._eid.__next__  # SimPy's event numbering
 
@@ -204,21 +206,31 @@ class DemandProcess:
 
     def _arrive(self, call: Call) -> None:
         """The next order's time has come: place it, and every order due at the same instant."""
-        i = self._i
-        loc, customer, lines = self._pays[i]
-        i += 1
-        self._i = i
-        self._place[loc](customer, lines)
-        # The common case inline: the next order is in this block, later than now, before the end.
-        times = self._times
-        if i < len(times):
-            t = times[i]
-            env = self.engine.env
-            now = env._now  # type: ignore[attr-defined]
-            if now < t < self._until:
-                heappush(self._queue, (now + (t - now), _NORMAL, self._eid(), call))
-                return
-        self._advance()
+        env = self._env
+        queue = self._queue
+        due_now = self._due_now
+        while True:
+            i = self._i
+            loc, customer, lines = self._pays[i]
+            i += 1
+            self._i = i
+            self._place[loc](customer, lines)
+            # The common case inline: the next order is in this block, later than now, before the end.
+            times = self._times
+            if i < len(times):
+                t = times[i]
+                now = env._now  # type: ignore[attr-defined]
+                if now < t < self._until:
+                    entry = (now + (t - now), _NORMAL, self._eid(), call)
+                    if due_now or not queue or queue[0] < entry:
+                        heappush(queue, entry)
+                        return
+                    # Nothing is due before it: the engine's loop would take this entry off the
+                    # queue next and call this again at its time, so go there now.
+                    env._now = entry[0]  # type: ignore[attr-defined]
+                    continue
+            self._advance()
+            return
 
     def _advance(self) -> None:
         """Place what is due now; schedule the next arrival, or stop at the end of the run."""

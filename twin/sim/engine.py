@@ -94,9 +94,13 @@ class Engine:
         self.replication = replication
         self._append = self.log.events.append
         self._handlers = HANDLERS
+        # The emit closure below, while it is the engine's emit; hot paths may then do what it does
+        # inline (``engine.emit is engine.plain_emit``), and not once something wraps it.
+        self.plain_emit: Any = None
         if type(self).emit is Engine.emit:
-            self.emit = self._emitter()  # type: ignore[method-assign]
-        self._ids = {"order": itertools.count(), "po": itertools.count(), "lot": itertools.count()}
+            self.emit = self.plain_emit = self._emitter()  # type: ignore[method-assign]
+        self._ids = {"order": itertools.count(), "po": itertools.count(), "lot": itertools.count(),
+                     "transfer": itertools.count()}
 
         pol = scenario.policies
         try:
@@ -143,6 +147,12 @@ class Engine:
             from twin.sim.floor import attach_floors
 
             self.floors = attach_floors(self)
+        # Drills (issue 8, training mode): timed incidents, and a seat for an operator (twin.sim.drill).
+        self.drill: Any = None
+        if scenario.drill is not None:
+            from twin.sim.drill import DrillProcess
+
+            self.drill = DrillProcess(self)
 
     def emit(self, event: Any) -> None:
         """Record an event and apply it to the state (the engine's only way to change state)."""
@@ -185,11 +195,13 @@ class Engine:
             self.production.start()
         if self.fleet is not None:
             self.fleet.start()
+        if self.drill is not None:
+            self.drill.start()
         counter = _EventCounter(self.env)
         heap_now = self.schedule_now
         self.schedule_now = self.due_now.append
         try:
-            with _no_full_collections():
+            with _collector_held():
                 self._run_until(until)
         finally:
             self.schedule_now = heap_now
@@ -242,34 +254,42 @@ class Engine:
 
 _gc_lock = threading.Lock()
 _gc_runs = 0
-_gc_saved: tuple[int, int, int] | None = None
+_gc_enabled = True
 
 
 @contextmanager
-def _no_full_collections() -> Iterator[None]:
-    """Hold off Python's full (oldest-generation) garbage collections while a run is going.
+def _collector_held() -> Iterator[None]:
+    """Hold off Python's cyclic garbage collector while a run is going.
 
     A run appends millions of event tuples to its log. They live as long as the log, and since
     events are NamedTuples (not plain tuples) the cyclic collector never stops tracking them:
-    every full collection walks the whole log again, and as the log grows there is one such
-    collection at every 25% of growth, which made up about 40% of a large run. Young collections
-    still run, so cyclic garbage made during the run (finished SimPy processes) is still freed;
-    the threshold is put back afterwards (when the last of overlapping runs in threads ends).
+    every young collection walks the events made since the last one (twice, as they move up the
+    generations), and every full collection walks the whole log again (one at every 25% of
+    growth, which made up about 40% of a large run). Events hold no references that could form a
+    cycle, so that walking finds nothing. The collector is off while runs are going; at the end
+    everything the run made is moved at once (``gc.freeze``/``gc.unfreeze``, no walk) to the oldest
+    generation, where the next full collection frees the run's cyclic garbage (finished SimPy
+    processes, a few tens of thousands of small objects a simulated month). If something else
+    froze objects, they are left frozen and the young generations are left to the collector.
+    The collector's state is put back when the last of overlapping runs in threads ends.
     """
-    global _gc_runs, _gc_saved
+    global _gc_runs, _gc_enabled
     with _gc_lock:
         if _gc_runs == 0:
-            _gc_saved = gc.get_threshold()
-            gc.set_threshold(_gc_saved[0], _gc_saved[1], 2**31 - 1)
+            _gc_enabled = gc.isenabled()
+            gc.disable()
         _gc_runs += 1
     try:
         yield
     finally:
         with _gc_lock:
             _gc_runs -= 1
-            if _gc_runs == 0 and _gc_saved is not None:
-                gc.set_threshold(*_gc_saved)
-                _gc_saved = None
+            if _gc_runs == 0:
+                if gc.get_freeze_count() == 0:
+                    gc.freeze()
+                    gc.unfreeze()
+                if _gc_enabled:
+                    gc.enable()
 
 
 class _EventCounter:

@@ -13,135 +13,87 @@ routed by the dispatch policy, loaded through the warehouse docks.
   the shortest open path at the hour's congestion. A leg whose shortest path changed because a road
   closed is ``Rerouted``; a stop with no open road is dropped from the trip (it waits again at the
   warehouse). A breakdown stops the vehicle for its repair, then the remaining stops are re-planned
-  (priority, then due time). A reefer's cooling may fail during a trip; cold cargo delivered more
-  than ``spoil_after`` later is spoiled.
-- Emergency orders from demand points are placed at the nearest warehouse (by open road) holding
-  all their stock; they carry priority 1.
+  (priority, then due time). A reefer's cooling may fail during a trip; cold cargo is spoiled by
+  the cold chain's one excursion rule (``twin.sim.sensors.Exposure``): ``spoil_after`` from the
+  failure, or, with a temperature sensor on the vehicle that has an ``excursion``, from its alarm.
+- The vehicle's physical state feeds its sensors (twin/sim/sensors.py): fuel falls with the km
+  driven at ``fuel_per_km`` and is topped up by refuelling (before a trip that would run the tank
+  dry, or once it is below ``refuel_below``); the cargo weight changes at loading and at each
+  delivery; the doors are open while loading at the dock and unloading at a stop.
+- Emergency orders from demand points carry priority 1. The dispatch policy's ``source_emergency``
+  (pure, ``policies.dispatch_emergency``) picks the warehouse they are placed at: the demand point's
+  own warehouse (where its demand streams are served) when it holds the stock, else the nearest one
+  by travel time holding it all; the goods are picked and loaded there, by a vehicle based there or
+  one diverted to it. The policy may answer an emergency consignment with ``DivertVehicle``: a
+  vehicle under way (once done at the node it heads to) or idle at another depot drives to that
+  warehouse, loads it at a dock there, delivers it next, then the stops still on board in the new
+  order (``VehicleDiverted``, then ``Rerouted`` with reason ``emergency``).
+- A depot replenished from another warehouse (the network's ``sources``) gets its stock as
+  transfers carried by the fleet (twin/sim/fleet_transfers.py): ``TransferShipped`` at the origin,
+  a consignment loaded at its dock, ``TransferReceived`` once unloaded at a dock of the destination.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
-from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import simpy
-from scipy.sparse.csgraph import shortest_path
 
 from policies.base import load_policy
+from policies.dispatch_emergency import emergency_source
 from twin.errors import TwinError
 from twin.model import events as E
-from twin.model.fleet_actions import ConsignmentView, DispatchRoute, FleetObservation, VehicleView
-from twin.model.network import Network, Vehicle, haversine_km
-from twin.sim.laws import WEEK, draw_duration, draw_life, shift_windows
+from twin.model.fleet_actions import ConsignmentView, DispatchRoute, DivertVehicle, FleetObservation, VehicleView
+from twin.sim.fleet_roads import INF, RoadNetwork, VehicleRun
+from twin.sim.fleet_transfers import DepotTransfers
+from twin.sim.fleet_trips import TripsMixin
+from twin.sim.laws import draw_life, shift_windows
 
 if TYPE_CHECKING:
     from twin.sim.engine import Engine
 
-__all__ = ["RoadNetwork", "FleetModel"]
-
-INF = math.inf
+__all__ = ["RoadNetwork", "VehicleRun", "FleetModel", "fleet_observation", "consignment_view", "travel_matrices"]
 
 
-class RoadNetwork:
-    """Shortest-path km between nodes, for any set of closed roads (cached per set)."""
-
-    def __init__(self, net: Network) -> None:
-        self.spec = net
-        self.ids = [n.id for n in net.nodes]
-        self.index = {ident: k for k, ident in enumerate(self.ids)}
-        n = len(self.ids)
-        base = np.full((n, n), INF)
-        np.fill_diagonal(base, 0.0)
-        pos = {nd.id: nd.position for nd in net.nodes}
-
-        def straight(a: str, b: str) -> float:
-            pa, pb = pos[a], pos[b]
-            if pa is None or pb is None:
-                return INF
-            if net.coordinates == "latlon":
-                return haversine_km(pa, pb) * net.circuity
-            return math.dist(pa, pb) * net.circuity
-
-        if net.matrix is not None:
-            for i, a in enumerate(net.matrix.nodes):
-                for j, b in enumerate(net.matrix.nodes):
-                    v = net.matrix.km[i][j]
-                    if v is not None and a != b:
-                        base[self.index[a], self.index[b]] = v
-        elif not net.roads:
-            for a in self.ids:
-                for b in self.ids:
-                    if a != b:
-                        base[self.index[a], self.index[b]] = straight(a, b)
-        for road in net.roads:
-            a, b = road.between
-            km = road.distance if road.distance is not None else straight(a, b)
-            base[self.index[a], self.index[b]] = min(base[self.index[a], self.index[b]], km)
-            if not road.one_way:
-                base[self.index[b], self.index[a]] = min(base[self.index[b], self.index[a]], km)
-        self.base = base
-        self._cache: dict[frozenset[frozenset[str]], tuple[np.ndarray, np.ndarray]] = {}
-
-    def paths(self, closed: frozenset[frozenset[str]]) -> tuple[np.ndarray, np.ndarray]:
-        """(km, predecessors) of all shortest paths with the ``closed`` roads out (inf: no path)."""
-        got = self._cache.get(closed)
-        if got is None:
-            m = self.base.copy()
-            for road in closed:
-                a, b = tuple(road) if len(road) == 2 else (next(iter(road)),) * 2
-                m[self.index[a], self.index[b]] = INF
-                m[self.index[b], self.index[a]] = INF
-            # csgraph reads a dense inf as "no edge"; a zero-length road is kept as a tiny length.
-            m = np.where(m == 0.0, 1e-9, m)
-            np.fill_diagonal(m, 0.0)
-            dist, pred = shortest_path(np.where(np.isinf(m), 0.0, m), method="D", directed=True,
-                                       return_predecessors=True)
-            got = (dist, pred)
-            self._cache[closed] = got
-        return got
-
-    def km(self, closed: frozenset[frozenset[str]]) -> np.ndarray:
-        return self.paths(closed)[0]
-
-    def path(self, closed: frozenset[frozenset[str]], a: str, b: str) -> list[str]:
-        _, pred = self.paths(closed)
-        i, j = self.index[a], self.index[b]
-        out = [j]
-        while out[-1] != i:
-            p = int(pred[i, out[-1]])
-            if p < 0:
-                return []
-            out.append(p)
-        return [self.ids[k] for k in reversed(out)]
-
-    def congestion(self, t: float) -> float:
-        c = self.spec.congestion
-        return c[int(t % 24.0)] if c else 1.0
+def travel_matrices(net: RoadNetwork, closed: frozenset[frozenset[str]], congestion: float,
+                    speed: float) -> tuple[np.ndarray, np.ndarray]:
+    """Integer metres and minutes (at ``speed`` km/h and ``congestion``) of the shortest open paths
+    between the network's nodes; -1 where no road is open (read-only)."""
+    km = net.km(closed)
+    metres = np.where(np.isinf(km), -1, np.floor(km * 1000 + 0.5)).astype(np.int64)
+    minutes = np.where(np.isinf(km), -1, np.ceil(km / speed * congestion * 60 - 1e-9)).astype(np.int64)
+    for a in (metres, minutes):
+        a.setflags(write=False)
+    return metres, minutes
 
 
-@dataclass
-class VehicleRun:
-    id: str
-    spec: Vehicle
-    gen: np.random.Generator
-    at: str
-    km_since_refuel: float = 0.0
-    driven: float = 0.0  # driving hours so far
-    life: float = INF  # driving hours at which it breaks down next
-    windows: list[tuple[float, float]] | None = None
-    reefer_trip: int | None = None  # the trip whose reefer failure the sensors wait for
-
-    def on_shift(self, t: float) -> bool:
-        if self.windows is None:
-            return True
-        w = t % WEEK
-        return any(a <= w < b for a, b in self.windows)
+def consignment_view(c: Any, nodes: dict[str, Any]) -> ConsignmentView:
+    """What the dispatch policy sees of an open consignment of the fleet state."""
+    return ConsignmentView(c.id, c.order, c.origin, c.destination, c.weight, c.volume, c.priority,
+                           (c.ready, c.due), nodes[c.destination].service_time * 60, c.ready)
 
 
-class FleetModel:
+def fleet_observation(now: float, state: Any, net: RoadNetwork, nodes: dict[str, Any],
+                      matrices: tuple[np.ndarray, np.ndarray],
+                      vehicles: tuple[VehicleView, ...]) -> FleetObservation:
+    """The dispatch policy's observation of the fleet ``state`` (``State.fleet``) at ``now``: the
+    waiting consignments, those on board, the ``vehicles`` as given and the travel ``matrices``
+    (``travel_matrices``). Pure: the simulation's waves and live shadow mode both build it."""
+    metres, minutes = matrices
+    cons = tuple(consignment_view(c, nodes) for c in sorted(state.waiting(), key=lambda c: c.id))
+    carried = tuple(consignment_view(c, nodes) for c in sorted(state.consignments.values(), key=lambda c: c.id)
+                    if c.trip is not None)
+    closed = frozenset(tuple(sorted(r)) for r in state.closed_roads)
+    return FleetObservation(now, tuple(net.ids), dict(net.index), metres, minutes, cons, vehicles,
+                            closed, carried)  # type: ignore[arg-type]
+
+
+class FleetModel(TripsMixin):
+    """The fleet inside the simulation: consignments, dispatch waves, trips (``TripsMixin``,
+    twin/sim/fleet_trips.py), emergencies and depot-to-depot transfers (twin/sim/fleet_transfers.py)."""
+
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.env = engine.env
@@ -180,6 +132,21 @@ class FleetModel:
         self.cold = {i for i, it in self.items.items() if it.storage == "cold"}
         speeds = [v.spec.speed for v in self.vehicles.values()] or [60.0]
         self.nominal_speed = float(np.median(speeds))
+        self._obs_cache: dict[tuple[frozenset[frozenset[str]], float], tuple[np.ndarray, np.ndarray]] = {}
+        self.sensors: Any = engine.sensors
+        if self.sensors is not None:
+            for v in self.vehicles.values():
+                v.sensed = v.id in self.sensors.on_vehicle
+        # Reefer cargo spoiled by an excursion is judged by the vehicle's temperature sensor when it
+        # has an excursion rule; otherwise by the reefer's own spoil_after from the failure.
+        self.sensor_judges = {s.attached_to for s in site.sensors
+                              if s.kind == "temperature" and s.excursion is not None and s.attached_to in self.vehicles}
+        self.home: dict[str, str] = {}  # demand point -> the warehouse that serves its demand streams
+        for d in site.demand:
+            self.home.setdefault(d.customer, d.location)
+        for pr in site.procedures:
+            self.home.setdefault(pr.customer, pr.location)
+        self.transfers = DepotTransfers(self)
 
     # -- hooks from the warehouses --------------------------------------------------------------
 
@@ -194,15 +161,30 @@ class FleetModel:
 
     def shipped(self, order: int, origin: str, lines: tuple[tuple[str, float], ...]) -> None:
         node, priority, due = self.orders[order]
-        engine = self.engine
-        now = self.env.now
+        self.consignment(order, origin, node, lines, priority, due)
+
+    def consignment(self, order: int, origin: str, destination: str, lines: tuple[tuple[str, float], ...],
+                    priority: int, due: float) -> int:
+        """Goods waiting at ``origin``'s dock for ``destination`` (``ConsignmentReady``), checked for
+        a vehicle that can carry them; its id. A transfer between warehouses has a negative ``order``."""
         self._cid += 1
         cid = self._cid
         weight = sum(q * self.items[i].weight for i, q in lines)
         volume = sum(q * self.items[i].volume for i, q in lines)
         self.shipped_lines[cid] = lines
-        engine.emit(E.ConsignmentReady(now, cid, order, origin, node, weight, volume, priority, due))
-        based = [v for v in self.vehicles.values() if v.spec.depot == origin]
+        self.engine.emit(E.ConsignmentReady(self.env.now, cid, order, origin, destination, weight, volume,
+                                            priority, due))
+        self._check_carriable(cid, order, origin, destination, weight, volume, priority)
+        return cid
+
+    def _check_carriable(self, cid: int, order: int, origin: str, node: str, weight: float, volume: float,
+                         priority: int) -> None:
+        engine = self.engine
+        now = self.env.now
+        diverts = priority == 1 and getattr(getattr(self.policy, "params", None), "divert", False)
+        # An urgent consignment at a warehouse with no vehicle of its own can be fetched by one
+        # diverted from elsewhere.
+        based = [v for v in self.vehicles.values() if v.spec.depot == origin or diverts]
         reason = None
         if not based:
             reason = f"no vehicle is based at warehouse {origin!r}"
@@ -235,25 +217,34 @@ class FleetModel:
 
     def observation(self) -> FleetObservation:
         now = self.env.now
+        vehicles = tuple(self._vehicle_view(v, now) for v in self.vehicles.values())
+        matrices = self._matrices(self.closed(), self.net.congestion(now))
+        return fleet_observation(now, self.engine.state.fleet, self.net, self.nodes, matrices, vehicles)
+
+    def _matrices(self, closed: frozenset[frozenset[str]], congestion: float) -> tuple[np.ndarray, np.ndarray]:
+        """``travel_matrices``, cached: roads and the hour's congestion change far less often than
+        the policy runs."""
+        key = (closed, congestion)
+        got = self._obs_cache.get(key)
+        if got is None:
+            got = self._obs_cache[key] = travel_matrices(self.net, closed, congestion, self.nominal_speed)
+        return got
+
+    def _vehicle_view(self, v: VehicleRun, now: float) -> VehicleView:
         state = self.engine.state.fleet
-        km = self.net.km(self.closed())
-        metres = np.where(np.isinf(km), -1, np.floor(km * 1000 + 0.5)).astype(np.int64)
-        minutes = np.where(np.isinf(km), -1,
-                           np.ceil(km / self.nominal_speed * self.net.congestion(now) * 60 - 1e-9)).astype(np.int64)
-        for a in (metres, minutes):
-            a.setflags(write=False)
-        cons = tuple(
-            ConsignmentView(c.id, c.order, c.origin, c.destination, c.weight, c.volume, c.priority,
-                            (c.ready, c.due), self.nodes[c.destination].service_time * 60, c.ready)
-            for c in sorted(state.waiting(), key=lambda c: c.id))
-        vehicles = tuple(
-            VehicleView(v.id, v.spec.kind, v.at, v.id not in state.on_trip and v.id not in state.broken
-                        and v.on_shift(now), v.spec.capacity_weight,
-                        v.spec.capacity_volume if v.spec.capacity_volume is not None else INF, v.spec.speed)
-            for v in self.vehicles.values())
-        closed = frozenset(tuple(sorted(r)) for r in state.closed_roads)
-        return FleetObservation(now, tuple(self.net.ids), dict(self.net.index), metres, minutes, cons, vehicles,
-                                closed)  # type: ignore[arg-type]
+        spec = v.spec
+        cap_v = spec.capacity_volume if spec.capacity_volume is not None else INF
+        idle = v.id not in state.on_trip and v.id not in state.broken and v.on_shift(now)
+        heading = None
+        stops: tuple[int, ...] = ()
+        weight = volume = 0.0
+        if v.heading is not None and v.divert is None and v.id not in state.broken and v.stops is not None:
+            heading = v.heading
+            stops = tuple(v.stops[1:])  # [0] is the stop it heads to (none on the way home)
+            weight = sum(state.consignments[c].weight for c in stops)
+            volume = sum(state.consignments[c].volume for c in stops)
+        return VehicleView(v.id, spec.kind, v.at, idle, spec.capacity_weight, cap_v, spec.speed, spec.depot,
+                           heading, v.free_at, stops, weight, volume, spec.load_time * 60)
 
     def dispatch(self) -> None:
         state = self.engine.state.fleet
@@ -262,13 +253,25 @@ class FleetModel:
         obs = self.observation()
         actions = self.policy.decide(obs) or []
         for action in actions:
-            reason = self._check(action)
-            if reason is not None:
-                self.engine.emit(E.ActionRejected(self.env.now, self.policy_name, repr(action), reason))
-                continue
+            self.apply_action(action)
+
+    def apply_action(self, action: Any, policy: str | None = None) -> str | None:
+        """Check a ``DispatchRoute`` or ``DivertVehicle`` and carry it out: the one path of the
+        dispatch policy's actions and the operator's (``policy`` names who gave it; default the
+        dispatch policy). A bad one becomes ``ActionRejected``; returns its reason, or None."""
+        reason = self._check(action)
+        if reason is not None:
+            self.engine.emit(E.ActionRejected(self.env.now, policy or self.policy_name, repr(action), reason))
+            return reason
+        if isinstance(action, DivertVehicle):
+            self._divert(action)
+        else:
             self._start_trip(action)
+        return None
 
     def _check(self, action: Any) -> str | None:
+        if isinstance(action, DivertVehicle):
+            return self._check_divert(action)
         if not isinstance(action, DispatchRoute):
             return f"not an action the dispatch domain knows: {type(action).__name__}"
         state = self.engine.state.fleet
@@ -288,11 +291,59 @@ class FleetModel:
                 return f"consignment {c} waits at {con.origin!r}, vehicle {v.id!r} is at {v.at!r}"
             weight += con.weight
             volume += con.volume
+        return self._room(v, weight, volume)
+
+    def _room(self, v: VehicleRun, weight: float, volume: float) -> str | None:
         if weight > v.spec.capacity_weight + 1e-9:
             return f"load {weight:g} kg exceeds vehicle {v.id!r} capacity {v.spec.capacity_weight:g} kg"
         if v.spec.capacity_volume is not None and volume > v.spec.capacity_volume + 1e-9:
             return f"load {volume:g} m3 exceeds vehicle {v.id!r} capacity {v.spec.capacity_volume:g} m3"
         return None
+
+    def _check_divert(self, action: DivertVehicle) -> str | None:
+        state = self.engine.state.fleet
+        v = self.vehicles.get(action.vehicle)
+        if v is None:
+            return f"unknown vehicle {action.vehicle!r}"
+        con = state.consignments.get(action.consignment)
+        if con is None or con.trip is not None:
+            return f"consignment {action.consignment} is not waiting"
+        if con.origin != action.warehouse:
+            return f"consignment {con.id} waits at {con.origin!r}, not {action.warehouse!r}"
+        if v.id in state.broken:
+            return f"vehicle {v.id!r} is broken down"
+        if v.id in state.on_trip:
+            if v.heading is None or v.divert is not None or v.stops is None:
+                return f"vehicle {v.id!r} cannot be diverted now (loading, refuelling or already diverted)"
+            after = v.stops[1:]
+            if sorted(action.stops) != sorted(after):
+                return f"stops {list(action.stops)} are not the consignments on board of {v.id!r} {sorted(after)}"
+        else:
+            if not v.on_shift(self.env.now):
+                return f"vehicle {v.id!r} is off shift"
+            if action.stops:
+                return f"vehicle {v.id!r} is idle: it has no stops to re-plan"
+            after = []
+        weight = con.weight + sum(state.consignments[c].weight for c in after)
+        volume = con.volume + sum(state.consignments[c].volume for c in after)
+        return self._room(v, weight, volume)
+
+    def _divert(self, action: DivertVehicle) -> None:
+        """Accepted: an idle vehicle starts an (empty) trip from its depot; then the trip's next step
+        is the warehouse where the consignment waits."""
+        state = self.engine.state.fleet
+        v = self.vehicles[action.vehicle]
+        if v.id not in state.on_trip:
+            self._trip += 1
+            trip = self._trip
+            con = state.consignments[action.consignment]
+            km = self._planned_km(v.at, [action.warehouse, con.destination])
+            self.engine.emit(E.VehicleDispatched(self.env.now, trip, v.id, v.at, (), km))
+            self.env.process(self._trip_process(v, trip, []))
+        trip = state.on_trip[v.id]
+        self.engine.emit(E.VehicleDiverted(self.env.now, trip, v.id, action.consignment, action.warehouse,
+                                           tuple(action.stops)))
+        v.divert = (action.consignment, action.warehouse, tuple(action.stops))
 
     def _start_trip(self, action: DispatchRoute) -> None:
         v = self.vehicles[action.vehicle]
@@ -309,126 +360,6 @@ class FleetModel:
         total = sum(km[self.net.index[a], self.net.index[b]] for a, b in zip(path, path[1:], strict=False))
         return float(total) if math.isfinite(total) else -1.0
 
-    # -- a trip ---------------------------------------------------------------------------------
-
-    def _trip_process(self, v: VehicleRun, trip: int, stops: list[int]) -> Any:
-        env = self.env
-        engine = self.engine
-        spec = v.spec
-        started = env.now
-        crew: list[Any] = []
-        if self.has_drivers:
-            need = spec.qualification
-            crew.append((yield self.crews.get(lambda c: c[1] == "driver" and (need is None or need in c[2]))))
-        if spec.needs_escort:
-            crew.append((yield self.crews.get(lambda c: c[1] == "escort")))
-        if crew:
-            engine.emit(E.CrewAssigned(env.now, trip, tuple(c[0] for c in crew)))
-        fleet = engine.state.fleet
-        dests = [fleet.consignments[c].destination for c in stops]
-        planned = self._planned_km(v.at, dests)
-        if spec.range_km is not None and v.km_since_refuel + max(planned, 0.0) > spec.range_km:
-            yield env.timeout(spec.refuel_time)
-            v.km_since_refuel = 0.0
-            engine.emit(E.Refuelled(env.now, v.id, spec.refuel_time))
-        dock = engine.warehouses[v.at].docks
-        with dock.request() as req:
-            yield req
-            if spec.load_time > 0:
-                yield env.timeout(spec.load_time)
-        reefer_fails = INF
-        if spec.reefer is not None and any(
-                i in self.cold for c in stops for i, _ in self.shipped_lines.get(c, ())):
-            reefer_fails = env.now + draw_life(spec.reefer.failure, 0.0, v.gen)
-        # Temperature sensors on this reefer (twin/sim/sensors.py) warm from the failure on.
-        watched = engine.sensors is not None and v.id in engine.sensors.on_vehicle and reefer_fails < INF
-        if watched:
-            v.reefer_trip = trip
-            ev = env.timeout(reefer_fails - env.now)
-            ev.callbacks.append(partial(self._reefer_down, v, trip))
-        reefer_reported = False
-        km_total = 0.0
-        at = v.at
-        open_roads: frozenset[frozenset[str]] = frozenset()
-        while stops:
-            c = stops[0]
-            con = fleet.consignments[c]
-            dest = con.destination
-            closed = self.closed()
-            km = self.net.km(closed)[self.net.index[at], self.net.index[dest]]
-            if not math.isfinite(km):
-                stops.pop(0)
-                engine.emit(E.Rerouted(env.now, trip, v.id, f"no open road to {dest}", tuple(stops)))
-                continue
-            if closed and self.net.path(closed, at, dest) != self.net.path(open_roads, at, dest):
-                engine.emit(E.Rerouted(env.now, trip, v.id, "road closed", tuple(stops)))
-            hours = km / spec.speed * self.net.congestion(env.now)
-            broke = False
-            if v.driven + hours > v.life:
-                part = max(v.life - v.driven, 0.0)
-                yield env.timeout(part)
-                v.driven += part
-                engine.emit(E.VehicleBrokeDown(env.now, v.id, trip))
-                yield env.timeout(draw_duration(spec.repair, v.gen))
-                engine.emit(E.VehicleRepaired(env.now, v.id, trip))
-                assert spec.failure is not None
-                v.life = v.driven + (draw_life(spec.failure, 0.0, v.gen))
-                hours -= part
-                broke = True
-            yield env.timeout(hours)
-            v.driven += hours
-            km_total += km
-            v.km_since_refuel += km
-            at = dest
-            if broke and len(stops) > 1:
-                rest = sorted(stops[1:], key=lambda s: (fleet.consignments[s].priority, fleet.consignments[s].due, s))
-                stops[1:] = rest
-                engine.emit(E.Rerouted(env.now, trip, v.id, "breakdown", tuple(stops[1:])))
-            window = self.nodes[dest].window
-            if window is not None:
-                tod = env.now % 24.0
-                if tod < window.open:
-                    yield env.timeout(window.open - tod)
-                elif tod >= window.close:
-                    yield env.timeout(24.0 - tod + window.open)
-            if reefer_fails <= env.now and not reefer_reported:
-                engine.emit(E.ReeferFailed(reefer_fails, v.id, trip))
-                reefer_reported = True
-            service = self.nodes[dest].service_time
-            if service > 0:
-                yield env.timeout(service)
-            stops.pop(0)
-            spoiled = bool(spec.reefer is not None and env.now >= reefer_fails + spec.reefer.spoil_after and any(
-                i in self.cold for i, _ in self.shipped_lines.get(c, ())))
-            engine.emit(E.Delivered(env.now, trip, v.id, c, con.order, dest, con.priority, con.due,
-                                    env.now > con.due + 1e-9, spoiled))
-        # Back to the depot; if no open road leads there, wait for one to reopen.
-        while True:
-            km = self.net.km(self.closed())[self.net.index[at], self.net.index[v.at]]
-            if math.isfinite(km):
-                break
-            yield env.timeout(1.0)
-        hours = km / spec.speed * self.net.congestion(env.now)
-        yield env.timeout(hours)
-        v.driven += hours
-        km_total += km
-        v.km_since_refuel += km
-        if reefer_fails <= env.now and not reefer_reported:
-            engine.emit(E.ReeferFailed(reefer_fails, v.id, trip))
-        if watched:
-            v.reefer_trip = None
-            if reefer_fails <= env.now:
-                engine.sensors.reefer_changed(v.id, True)  # the unit is fixed back at the depot
-        total_h = env.now - started
-        cost = km_total * spec.cost_per_km + total_h * spec.cost_per_hour
-        for c in crew:
-            yield self.crews.put(c)
-        engine.emit(E.VehicleReturned(env.now, trip, v.id, km_total, total_h, cost))
-
-    def _reefer_down(self, v: VehicleRun, trip: int, _event: Any = None) -> None:
-        if v.reefer_trip == trip:  # still on that trip
-            self.engine.sensors.reefer_changed(v.id, False)
-
     # -- emergencies ----------------------------------------------------------------------------
 
     def _emergencies(self) -> Any:
@@ -440,23 +371,28 @@ class FleetModel:
             yield env.timeout(float(gen.exponential(24.0 / em.per_day)))
             node = em.nodes[int(gen.integers(len(em.nodes)))]
             lines = tuple((i, float(q)) for i, q in em.items.items())
-            wh = self.nearest_holding(node, lines)
-            if wh is None:
+            wh = self.emergency_source(node, lines)
+            if wh is None:  # reported, never silently dropped: no consignment or order exists (-1)
+                wanted = ", ".join(i for i, _ in lines)
+                self.engine.emit(E.DeliveryUnserved(env.now, -1, -1, node, f"emergency order for {wanted}: no "
+                                                    f"warehouse with an open road to {node!r} stocks every item"))
                 continue
             self._next_priority = (em.priority, em.due_within)
             self.engine.warehouses[wh].place_order(node, lines)
 
-    def nearest_holding(self, node: str, lines: tuple[tuple[str, float], ...]) -> str | None:
-        """The warehouse nearest to ``node`` by open road that holds all the lines (else the nearest
-        that stocks them at all, where the order will wait as a backorder)."""
-        km = self.net.km(self.closed())
+    def emergency_source(self, node: str, lines: tuple[tuple[str, float], ...]) -> str | None:
+        """The warehouse the dispatch policy serves an emergency order from (``source_emergency``;
+        a plugged-in policy without one gets ``policies.dispatch_emergency.emergency_source``)."""
         skus = self.engine.state.skus
-        candidates = []
-        for wh in self.engine.warehouses:
-            if wh not in self.net.index or not all((i, wh) in skus for i, _ in lines):
-                continue
-            d = km[self.net.index[wh], self.net.index[node]]
-            if math.isfinite(d):
-                holds = all(skus[(i, wh)].on_hand - skus[(i, wh)].reserved >= q for i, q in lines)
-                candidates.append((not holds, d, wh))
-        return min(candidates)[2] if candidates else None
+        wanted = {i for i, _ in lines}
+        free = {(i, wh): skus[(i, wh)].on_hand - skus[(i, wh)].reserved
+                for wh in self.engine.warehouses for i in wanted if (i, wh) in skus}
+        minutes = self._matrices(self.closed(), self.net.congestion(self.env.now))[1]
+        decide = getattr(self.policy, "source_emergency", None) or emergency_source
+        return decide(node, lines, self.home.get(node), free, minutes, self.net.index)  # type: ignore[no-any-return]
+
+    def _unloaded(self, consignment: int, spoiled: bool) -> None:
+        """A consignment was unloaded at its destination (after ``Delivered``; ``spoiled``: its cold
+        cargo was spoiled on the way)."""
+        if consignment in self.transfers.cargo:
+            self.transfers.received(consignment, spoiled)

@@ -19,7 +19,7 @@ import mesa
 import numpy as np
 from mesa.discrete_space import CellAgent, OrthogonalVonNeumannGrid
 
-from policies.floor import PICK_PATHS, abc_slotting, random_slotting
+from policies.floor import PICK_PATHS, abc_slotting, batch_orders, next_wave, random_slotting
 from twin.model.floor import WALKABLE, FloorPlan, FloorSpec, parse_grid
 from twin.model.floor_events import PickTravelled
 
@@ -98,6 +98,7 @@ class FloorModel(mesa.Model):
         self.slot: dict[str, int] = {}  # item -> bin number
         self.stop_of: dict[str, tuple[int, int]] = {}  # item -> aisle cell it is picked from
         self._walkable = np.isin(self.plan.kinds, WALKABLE)
+        self.movers: list[Any] = []  # forklifts, AGVs, technicians (twin.sim.floor_moves.Mover)
 
     def assign(self, slot: dict[str, int]) -> None:
         self.slot = dict(slot)
@@ -120,23 +121,36 @@ class FloorModel(mesa.Model):
         ordered = self.order_stops(stops, depot, plan.distance)
         route = [depot, *ordered, depot]
         cells = plan.tour_cells(route)
+        hours, tour = self.timed(cells, now, self.cell_hours)
+        return ordered, len(cells) - 1, hours, tour
+
+    def timed(self, cells: list[tuple[int, int]], now: float, cell_hours: float, wait_at: int | None = None,
+              wait: float = 0.0) -> tuple[float, Tour]:
+        """The hours to go through ``cells`` from ``now`` (congestion included: each cell shared
+        with another agent's tour under way is slower) and the tour; with ``wait_at``, the agent
+        stays ``wait`` hours at that cell (its index in ``cells``) on the way."""
+        plan = self.plan
         dist = len(cells) - 1
         flat = frozenset(plan.index(c) for c in cells)
-        # Congestion: each cell this tour shares with another picker's tour under way is slower.
         shared = 0
-        for p in self.pickers:
-            tour = p.tour
+        for agent in (*self.pickers, *self.movers):
+            tour = agent.tour
             if tour is not None and tour.end > now:
                 shared += len(flat & tour.flat)
-        hours = (dist + self.spec.congestion * shared) * self.cell_hours
+        hours = (dist + self.spec.congestion * shared) * cell_hours
         step = hours / dist if dist else 0.0
         times = now + step * np.arange(len(cells))
-        return ordered, dist, hours, Tour(now, now + hours, cells, times, flat)
+        if wait_at is None or wait <= 0:
+            return hours, Tour(now, now + hours, cells, times, flat)
+        times[wait_at + 1:] += wait
+        cells = [*cells[:wait_at + 1], *cells[wait_at:]]  # the same cell twice: arriving, leaving
+        times = np.insert(times, wait_at + 1, times[wait_at] + wait)
+        return hours, Tour(now, now + hours + wait, cells, times, flat)
 
     def sync(self, t: float) -> None:
-        """Move every picker's Mesa cell to where it is at time ``t`` (for a view or an inspection)."""
+        """Move every agent's Mesa cell to where it is at time ``t`` (for a view or an inspection)."""
         rows, cols = self.plan.shape
-        for p in self.pickers:
+        for p in (*self.pickers, *self.movers):
             r, c = p.position(t)
             cell = (min(max(round(r), 0), rows - 1), min(max(round(c), 0), cols - 1))
             p.cell = self.grid[cell]
@@ -186,6 +200,72 @@ class _FloorPicking:
         heappush(self._queue, (now + duration, _NORMAL, self._eid(), call))
 
 
+class _WavePicking(_FloorPicking):
+    """Wave picking: the orders the pickers' pool admits wait for their wave (``next_wave``); at the
+    wave's release its orders are batched into tours (``batch_orders``), each tour's stops in the
+    floor's pick-path order, and the tours go to the floor's pickers as they come free (lowest
+    number first). Every order of a tour is picked when the tour is back at the dock.
+
+    The floor's pickers are the limit here, so the pool admits every order at once (its capacity
+    is lifted); a tour is one ``PickTravelled`` (``order`` is its first order, ``lines`` all of its
+    lines) and one ``Picked`` per order at the tour's end."""
+
+    def __init__(self, engine: Engine, ops: WarehouseOps, model: FloorModel) -> None:
+        from twin.sim.engine import Call  # (the engine imports this module)
+
+        super().__init__(engine, ops, model)
+        assert model.spec.waves is not None
+        self.every = float(model.spec.waves)
+        self.size = model.spec.batch_size
+        self.held: list[Call] = []  # admitted, waiting for their wave
+        self.tours: list[list[Call]] = []  # released, waiting for a picker
+        ops.pickers = 1 << 60
+        self._release_call = Call(self._release)
+        self._free_call = Call(self._dispatch)
+
+    def start(self, call: Call) -> None:
+        self.held.append(call)
+        if len(self.held) == 1:  # the first order of this wave books its release
+            self._at(next_wave(self.env._now, self.every), self._release_call)  # type: ignore[attr-defined]
+
+    def _at(self, t: float, call: Call) -> None:
+        """Schedule a call as SimPy would (one due now goes through the engine's same-time queue)."""
+        entry = (t, _NORMAL, self._eid(), call)
+        if t <= self.env._now:  # type: ignore[attr-defined]
+            self.engine.schedule_now(entry)
+        else:
+            heappush(self._queue, entry)
+
+    def _release(self, _: Any) -> None:
+        calls, self.held = self.held, []
+        stop_of = self.model.stop_of
+        stops = [[stop_of[p[0]] for p in call.b if p[0] in stop_of] for call in calls]
+        self.tours.extend([calls[k] for k in batch] for batch in batch_orders(stops, self.size))
+        self._dispatch(None)
+
+    def _dispatch(self, _: Any) -> None:
+        now = self.env._now  # type: ignore[attr-defined]
+        model = self.model
+        for picker in model.pickers:
+            if not self.tours:
+                return
+            if picker.busy_until > now:
+                continue
+            calls = self.tours.pop(0)
+            items = [p[0] for call in calls for p in call.b]
+            stops, dist, travel, tour = model.plan_tour(items, now)
+            duration = travel + self.per_line * len(items)
+            picker.tour = tour
+            picker.busy_until = now + duration
+            self.engine.emit(PickTravelled(now, calls[0].a, self.ops.id, picker.number, dist * model.spec.cell_m,
+                                           travel, duration, len(items), tuple(stops)))
+            end = now + duration
+            for call in calls:
+                call.fn = self.ops._on_picked
+                self._at(end, call)
+            self._at(end, self._free_call)
+
+
 def attach_floors(engine: Engine) -> dict[str, FloorModel]:
     """A floor model for every warehouse that has a floor; their picks now walk it."""
     floors: dict[str, FloorModel] = {}
@@ -199,7 +279,11 @@ def attach_floors(engine: Engine) -> dict[str, FloorModel]:
         mean = layout.params.demand_mean_per_day
         popularity = np.array([mean[layout.sku_index[(i, wh.id)]] for i in items], float)
         model.assign(slot_items(model, items, popularity, engine.streams.get("floor", wh.id, "slotting")))
-        picking = _FloorPicking(engine, ops, model)
+        picking = (_WavePicking if wh.floor.waves is not None else _FloorPicking)(engine, ops, model)
         ops._on_granted = picking.start
         floors[wh.id] = model
+    if any(m.spec.forklifts or m.spec.agvs or m.spec.machines for m in floors.values()):
+        from twin.sim.floor_moves import attach_moves  # forklifts, AGVs, technicians
+
+        attach_moves(engine, floors)
     return floors

@@ -114,7 +114,7 @@ def compile_layout(scenario: Scenario) -> Layout:
     found: dict[tuple[str, str], None] = {}
     if site.production is not None:
         for routing in site.production.routings:
-            found[(routing.item, site.production.warehouse)] = None
+            found[(routing.item, site.production.receives_at(routing.item))] = None
         for bom in site.production.boms:
             for comp in bom.components:
                 for ident in (comp.item, *comp.substitutes):

@@ -1,9 +1,14 @@
 """Maintenance: asset failures, planned downtime, work orders, technicians and spare parts.
 
-An asset ages only while it runs. At each renewal (the start, a repair, a service) its life is drawn
-from its failure law conditional on its virtual age, which a repair or service resets fully or
-partly (``reset``: 1 = as good as new); the failure is then one scheduled callback, cancelled by a
-version number when the asset stops first. A failure opens a corrective work order; the maintenance
+An asset ages only while it runs (in service, idle time included). A production machine whose
+failure law is declared on usage (``failure: {basis: usage}``) ages only while it processes: the
+production model tells it when a run begins (after the set-up) and ends. A production machine's
+usage counter (what usage-based preventive maintenance reads) is its run hours x
+``usage_per_hour``; any other asset's is its operating hours x ``usage_per_hour``. At each renewal
+(the start, a repair, a service) its life is drawn from its failure law conditional on its virtual
+age, which a repair or service resets fully or partly (``reset``: 1 = as good as new); the failure
+is then one scheduled callback, cancelled by a version number when the asset stops (or a metered
+machine's run ends) first. A failure opens a corrective work order; the maintenance
 policy opens planned ones. Work orders wait in one backlog; whenever one waits and a technician on
 shift is free, the policy's dispatch rule assigns them. A job is a SimPy process: travel, wait for
 the spare parts (an order on the parts store, so the same inventory policy replenishes spares), work.
@@ -12,7 +17,7 @@ the spare parts (an order on the parts store, so the same inventory policy reple
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
@@ -24,13 +29,13 @@ from twin.errors import TwinError
 from twin.model import events as E
 from twin.model.assets import Asset, DurationLaw, Technician
 from twin.model.maintenance import (
-    AssetView,
     AssignTechnician,
     DispatchObservation,
     MaintenanceObservation,
     ScheduleMaintenance,
     TechnicianView,
     WorkOrderView,
+    asset_view,
 )
 from twin.sim.laws import WEEK, draw_duration, draw_life, shift_windows
 
@@ -53,13 +58,20 @@ class AssetRun:
         self.status = "running"  # running | failed | stopped
         self.stop_reason = ""
         self.since = 0.0
-        self.age = 0.0  # virtual age at ``since``
+        self.age = 0.0  # virtual age at ``clock``
+        self.clock = 0.0  # the asset ages from here on while ``pace`` is 1 (a run may begin later)
         self.life = draw_life(spec.failure, 0.0, self.fail_gen)
         self.version = 0  # bumps when a scheduled failure no longer holds
         self.listeners: list[Any] = []  # sensors that follow this asset's condition
+        self.metered = False  # a production machine with a failure law on usage: ages only in use
+        self.in_use = False  # a metered machine is processing (set by the production model)
+
+    def pace(self) -> float:
+        """Hours of virtual age per hour from ``clock``: 1 while running (and in use, if metered)."""
+        return 1.0 if self.status == "running" and (self.in_use or not self.metered) else 0.0
 
     def age_at(self, t: float) -> float:
-        return self.age + (t - self.since) if self.status == "running" else self.age
+        return self.age + max(0.0, t - self.clock) * self.pace()
 
 
 @dataclass(eq=False)
@@ -115,6 +127,10 @@ class MaintenanceModel:
         self.unit_cost = {it.id: it.unit_cost for it in site.items}
         self.default_store = site.warehouses[0].id
         self._parts_wait: dict[int, simpy.Event] = {}  # parts order -> event
+        # Machines on a warehouse floor (issue 8, twin.sim.floor_moves): asset -> the walk there,
+        # f(now, technician, work order) -> hours, added to the technician's travel.
+        self.floor_walks: dict[str, Any] = {}
+        self.machines: set[str] = set()  # assets that are production machines: usage is run hours
         needs_parts = any(a.repair_parts or (a.service and a.service.parts) for a in site.assets)
         if needs_parts:
             self._watch_shipments()
@@ -143,16 +159,43 @@ class MaintenanceModel:
 
     def _schedule_failure(self, a: AssetRun) -> None:
         a.version += 1
+        if a.pace() == 0.0:
+            return  # a metered machine standing idle does not wear: scheduled when a run begins
         version = a.version
-        ev = self.env.timeout(max(a.life - a.age, 0.0))
+        ev = self.env.timeout(max(a.clock - self.env.now, 0.0) + max(a.life - a.age, 0.0))
         ev.callbacks.append(partial(self._fail, a, version))
+
+    def start_use(self, ident: str, at: float) -> None:
+        """A production machine's run begins at ``at`` (now, or after the set-up now starting)."""
+        a = self.assets[ident]
+        if not a.metered:
+            return
+        now = self.env.now
+        a.age = a.age_at(now)
+        a.clock = max(at, now)
+        a.in_use = True
+        if a.status == "running":
+            self._schedule_failure(a)
+        self._notify(a)  # its condition sensors wear with it from the run's start
+
+    def end_use(self, ident: str) -> None:
+        """A production machine's run ended (completed, or stopped by a failure or a stop)."""
+        a = self.assets[ident]
+        if not a.metered:
+            return
+        now = self.env.now
+        a.age = a.age_at(now)
+        a.clock = now
+        a.in_use = False
+        a.version += 1  # its wear-out waits for the next run
+        self._notify(a)
 
     def _fail(self, a: AssetRun, version: int, _event: Any = None) -> None:
         if version != a.version or a.status != "running":
             return
         now = self.env.now
         a.age = a.life
-        a.status, a.since = "failed", now
+        a.status, a.since, a.clock = "failed", now, now
         a.version += 1
         self.engine.emit(E.MachineFailed(now, a.id, a.age))
         self._notify(a)
@@ -165,7 +208,7 @@ class MaintenanceModel:
     def _stop(self, a: AssetRun, reason: str) -> None:
         now = self.env.now
         a.age = a.age_at(now)
-        a.status, a.since, a.stop_reason = "stopped", now, reason
+        a.status, a.since, a.clock, a.stop_reason = "stopped", now, now, reason
         a.version += 1
         self.engine.emit(E.AssetStopped(now, a.id, reason))
         self._notify(a)
@@ -177,7 +220,7 @@ class MaintenanceModel:
             a.life = draw_life(a.spec.failure, age, a.fail_gen)
         elif a.life <= a.age:  # failed and repaired as bad as old: a new draw from its age
             a.life = draw_life(a.spec.failure, a.age, a.fail_gen)
-        a.status, a.since, a.stop_reason = "running", now, ""
+        a.status, a.since, a.clock, a.stop_reason = "running", now, now, ""
         self._schedule_failure(a)
         self._notify(a)
 
@@ -240,13 +283,36 @@ class MaintenanceModel:
                 self.env.now, tuple(j.view for j in self.backlog),
                 tuple(TechnicianView(t.id, t.skills, t.position, t.spec.speed) for t in free))
             for action in self.policy.assign(obs) or ():
-                reason = self._check_assignment(action)
-                if reason is not None:
-                    self.engine.emit(E.ActionRejected(self.env.now, self.policy_name, repr(action), reason))
-                    continue
-                self._start_job(self.jobs[action.work_order], self.techs[action.technician], obs)
+                self.apply_action(action, obs)
         finally:
             self._dispatching = False
+
+    def apply_action(self, action: Any, obs: DispatchObservation | None = None,
+                     policy: str | None = None) -> str | None:
+        """Check a technician assignment and carry it out: the one path of the dispatch policy's
+        actions and the operator's (``policy`` names who gave it; default the dispatch policy). A bad
+        one becomes ``ActionRejected``; returns its reason, or None when the job started. ``obs``
+        is the observation it was decided on (default: the waiting work orders and free technicians now)."""
+        reason = self._check_assignment(action)
+        if reason is not None:
+            self.engine.emit(E.ActionRejected(self.env.now, policy or self.policy_name, repr(action), reason))
+            return reason
+        if obs is None:
+            free = [t for t in self.techs.values() if t.on_shift and not t.busy]
+            obs = DispatchObservation(self.env.now, tuple(j.view for j in self.backlog),
+                                      tuple(TechnicianView(t.id, t.skills, t.position, t.spec.speed) for t in free))
+        self._start_job(self.jobs[action.work_order], self.techs[action.technician], obs)
+        return None
+
+    def break_down(self, asset: str) -> bool:
+        """The asset fails now, as if worn out (a drill's incident); the repair then renews it as
+        usual. False when it is not running (already down or stopped: nothing more to break)."""
+        a = self.assets[asset]
+        if a.status != "running":
+            return False
+        a.life = a.age_at(self.env.now)
+        self._fail(a, a.version)
+        return True
 
     def _check_assignment(self, action: Any) -> str | None:
         if not isinstance(action, AssignTechnician):
@@ -268,6 +334,9 @@ class MaintenanceModel:
         job.technician = tech.id
         self.backlog.remove(job)
         travel = obs.travel_hours(job.view, TechnicianView(tech.id, tech.skills, tech.position, tech.spec.speed))
+        walk = self.floor_walks.get(job.asset)
+        if walk is not None:
+            travel += walk(self.env.now, tech.id, job.wo)
         self.engine.emit(E.TechnicianAssigned(self.env.now, job.wo, tech.id, travel))
         parts = self._order_parts(job) if job.parts else None
         self.env.process(self._work(job, tech, travel, parts))
@@ -381,16 +450,14 @@ class MaintenanceModel:
 
     def observation(self) -> MaintenanceObservation:
         m = self.engine.state.maintenance
+        production = self.engine.state.production
         now = self.env.now
         views = []
         for a in self.assets.values():
             st = m.asset(a.id)
-            operated = st.operated + (now - st.since if st.status == "running" else 0.0)
-            rate = a.spec.usage_per_hour
-            views.append(AssetView(
-                a.id, a.spec.kind, a.status, a.age_at(now), operated * rate, operated - st.run_at_service,
-                (operated - st.run_at_service) * rate, st.last_service, st.failures, bool(st.open_work_orders),
-                a.spec.service is not None))
+            run_hours = production.run_hours_at(a.id, now) if a.id in self.machines else None
+            view = asset_view(a.spec, st, now, a.age_at(now), run_hours)
+            views.append(view if view.status == a.status else replace(view, status=a.status))
         readings = {k: tuple(v) for k, v in m.readings.items()}
         return MaintenanceObservation(now, tuple(views), readings, tuple(j.view for j in self.jobs.values()),
                                       self.rng)

@@ -69,6 +69,10 @@ class PolicyRunner:
 
     def start(self, until: float = float("inf")) -> None:
         self._opening_stock()
+        if self.engine.scenario.opening is not None:  # a forecast forked from the live site (issue 7)
+            from twin.sim.opening import carry_opening
+
+            carry_opening(self.engine)
         env = self.engine.env
         if self.forecasts is not None:  # before the reviews: a re-plan due at a review comes first
             self.forecasts.on_update = self._replanned
@@ -128,27 +132,38 @@ class PolicyRunner:
                 return
 
     def execute(self, policy: Any, actions: Any) -> None:
-        engine = self.engine
         name = getattr(policy, "policy_name", type(policy).__name__)
         if actions is None:
             return
         for action in actions:
-            reason = self._check(action)
-            if reason is not None:
-                engine.emit(E.ActionRejected(engine.env.now, name, repr(action), reason))
-                continue
-            if isinstance(action, PlaceOrder) and engine.production is not None \
-                    and action.supplier is None and engine.production.makes(action.item):
-                # A made item is replenished by a work order, not bought (make to stock).
-                engine.production.replenish(action.item, action.location, float(action.qty), name)
-            elif isinstance(action, PlaceOrder):
-                supplier = (self.engine.supply.suppliers[action.supplier] if action.supplier
-                            else self.layout.supplier_of[action.item])
-                engine.supply.place(action.item, action.location, float(action.qty), supplier, name)
-            elif isinstance(action, CountStock):
-                if not engine.warehouses[action.location].count(action.item):
-                    engine.emit(E.ActionRejected(engine.env.now, name, repr(action),
-                                                 f"warehouse {action.location!r} has no counters"))
+            self.apply_action(action, name)
+
+    def apply_action(self, action: Any, name: str) -> str | None:
+        """Check one inventory action and carry it out: the one path of the policies' actions and the
+        operator's (``name``: who gave it, as the event log shows it). A bad one becomes
+        ``ActionRejected``; returns its reason, or None when it was carried out."""
+        engine = self.engine
+        reason = self._check(action)
+        if reason is not None:
+            engine.emit(E.ActionRejected(engine.env.now, name, repr(action), reason))
+            return reason
+        if isinstance(action, PlaceOrder) and engine.production is not None \
+                and action.supplier is None and engine.production.makes(action.item):
+            # A made item is replenished by a work order, not bought (make to stock).
+            engine.production.replenish(action.item, action.location, float(action.qty), name)
+        elif isinstance(action, PlaceOrder) and action.supplier is None and engine.fleet is not None \
+                and engine.fleet.transfers.source_of(action.item, action.location) is not None:
+            # A depot replenished from another warehouse: a transfer the fleet carries.
+            engine.fleet.transfers.order(action.item, action.location, float(action.qty), name, repr(action))
+        elif isinstance(action, PlaceOrder):
+            supplier = (self.engine.supply.suppliers[action.supplier] if action.supplier
+                        else self.layout.supplier_of[action.item])
+            engine.supply.place(action.item, action.location, float(action.qty), supplier, name)
+        elif isinstance(action, CountStock):
+            if not engine.warehouses[action.location].count(action.item):
+                engine.emit(E.ActionRejected(engine.env.now, name, repr(action),
+                                             f"warehouse {action.location!r} has no counters"))
+        return None
 
     def _check(self, action: Any) -> str | None:
         if not isinstance(action, (PlaceOrder, CountStock)):

@@ -4,16 +4,31 @@ operations over the whole block) and the readings a policy asks for become event
 
 A sensor's level is its ``nominal`` value, or follows the thing it watches:
 - a vibration (or temperature) sensor on an asset with a ``degradation`` signal rises with the
-  asset's virtual age towards ``at_failure`` as the hidden life runs out (zero wear when stopped);
+  asset's virtual age towards ``at_failure`` as the hidden life runs out (zero wear when stopped;
+  a machine whose failure law is on usage wears only while it processes, so its signal holds
+  while it stands idle);
 - a store's temperature sensor with ``cooled_by`` drifts towards ``warm_to`` while that asset is
   down and back to ``nominal`` when it runs again (first-order, rate ``warm_rate`` per hour).
 Measurement noise, calibration drift and dropouts (missing samples) are drawn per block from the
 sensor's own stream. When the watched asset changes state mid-block, the rest of that sensor's row
 is recomputed and its pending alarms rescheduled. A store's temperature above its ``excursion``
 limit for ``spoil_after`` scraps the free lots of that storage class there ('cold_chain').
-A temperature sensor on a vehicle watches its reefer the same way: nominal while the cooling runs,
-towards ``warm_to`` from the moment it fails on a trip until the vehicle is back at its depot
-(twin/sim/fleet.py calls ``reefer_changed``).
+Sensors on vehicles follow the vehicle's physical state, which twin/sim/fleet.py reports as it
+changes (``reefer_changed``, ``doors``, ``fuel``, ``load``):
+- temperature: nominal while the reefer's cooling runs, towards ``warm_to`` from the moment it fails
+  on a trip until the vehicle is back at its depot;
+- humidity (relative, %): nominal with the doors shut and the cooling running, towards ``warm_to``
+  (the outside air) while the doors are open at a dock or a stop, or the cooling is down;
+- fuel (litres): the tank falls linearly while the vehicle drives, at its ``fuel_per_km``, and is
+  full again after refuelling;
+- weight (kg): the cargo on board, from loading at the dock to each delivery; the overload alarm is
+  the vehicle's ``capacity_weight`` unless the sensor states ``alarm_above``.
+
+The cold chain has one excursion rule (``Exposure``): stock spoils once it has been out of range
+for ``spoil_after`` without a break. A store's temperature sensor with ``excursion`` starts and ends
+it with its alarm and scraps the free lots of that storage class; a reefer's temperature sensor
+with ``excursion`` does the same for the cargo on board (``FleetModel.cargo_spoiled``); a reefer
+without such a sensor applies the same rule from the moment its cooling fails.
 """
 
 from __future__ import annotations
@@ -32,7 +47,7 @@ if TYPE_CHECKING:
     from twin.sim.engine import Engine
     from twin.sim.maintenance import AssetRun
 
-__all__ = ["SensorModel", "alarm_changes"]
+__all__ = ["Exposure", "SensorModel", "alarm_changes"]
 
 
 def alarm_changes(values: np.ndarray, high: np.ndarray, low: np.ndarray, prior: np.ndarray,
@@ -44,11 +59,25 @@ def alarm_changes(values: np.ndarray, high: np.ndarray, low: np.ndarray, prior: 
     (hysteresis, so noise around a limit does not chatter): samples in the band, like dropped ones,
     keep the previous state. All of it is array work: the state is forward-filled from the samples
     that decide it."""
+    n, m = values.shape
+    if m and n:
+        # Most rows sit clear of both limits all block long: only rows that go out of range or
+        # start in alarm can change state, so the array work below runs on those alone.
+        out = (values > high[:, None]) | (values < low[:, None])
+        live = np.flatnonzero(out.any(axis=1) | (prior != 0))
+        if len(live) < n:
+            last = prior.copy()
+            if not len(live):
+                empty = np.zeros(0, dtype=np.intp)
+                return empty, empty, np.zeros(0, dtype=np.int8), last
+            r, c, st, end = alarm_changes(values[live], high[live], low[live], prior[live],
+                                          None if band is None else band[live])
+            last[live] = end
+            return live[r], c, st, last
     b = np.zeros(len(high)) if band is None else band
     hi, lo, bb = high[:, None], low[:, None], b[:, None]
     state = np.where(values > hi, 1, np.where(values < lo, -1, 0)).astype(np.int8)
     valid = (values > hi) | (values < lo) | ((values <= hi - bb) & (values >= lo + bb))
-    n, m = values.shape
     idx = np.where(valid, np.arange(m)[None, :], -1)
     np.maximum.accumulate(idx, axis=1, out=idx)
     filled = np.where(idx >= 0, np.take_along_axis(state, np.maximum(idx, 0), axis=1), prior[:, None])
@@ -70,6 +99,55 @@ class _Cooling:
         self.temp0, self.t0, self.target = float(self.at(now)), now, target
 
 
+class _Ramp:
+    """A fuel tank: ``level0`` at ``t0``, falling at ``rate`` per hour until ``t1``, then level."""
+
+    def __init__(self, level: float) -> None:
+        self.level0, self.t0, self.rate, self.t1 = level, 0.0, 0.0, 0.0
+
+    def at(self, t: np.ndarray | float) -> Any:
+        return self.level0 - self.rate * np.clip(np.asarray(t) - self.t0, 0.0, self.t1 - self.t0)
+
+    def set(self, now: float, level: float, rate: float, until: float) -> None:
+        self.level0, self.t0, self.rate, self.t1 = level, now, rate, max(until, now)
+
+
+class _Step:
+    """A level that holds until it is set again (the cargo weight on board)."""
+
+    def __init__(self, value: float) -> None:
+        self.value = value
+
+    def at(self, t: np.ndarray | float) -> Any:
+        return self.value
+
+
+class Exposure:
+    """The cold chain's one excursion rule: stock spoils once it has been out of range for
+    ``spoil_after`` hours without a break. ``begin`` when the excursion starts (a temperature alarm
+    goes high, or a reefer without a temperature sensor loses its cooling), ``end`` when it is over."""
+
+    __slots__ = ("spoil_after", "since")
+
+    def __init__(self, spoil_after: float) -> None:
+        self.spoil_after = spoil_after
+        self.since: float | None = None
+
+    def begin(self, t: float) -> None:
+        if self.since is None:
+            self.since = t
+
+    def end(self) -> None:
+        self.since = None
+
+    @property
+    def spoils_at(self) -> float:
+        return math.inf if self.since is None else self.since + self.spoil_after
+
+    def spoiled(self, now: float) -> bool:
+        return now >= self.spoils_at - 1e-9
+
+
 class SensorModel:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -82,14 +160,23 @@ class SensorModel:
         self.gens = [engine.streams.get("sensor", s.id) for s in self.specs]
         self.high = np.array([s.alarm_above if s.alarm_above is not None else
                               (s.excursion.above if s.excursion else np.inf) for s in self.specs], dtype=float)
+        vehicle_specs = {v.id if v.count == 1 else f"{v.id}-{k + 1}": v
+                         for v in site.vehicles for k in range(v.count)}
+        for i, s in enumerate(self.specs):
+            v = vehicle_specs.get(s.attached_to)
+            if v is not None and s.kind == "weight" and s.alarm_above is None:
+                self.high[i] = v.capacity_weight  # a weight sensor on a vehicle: the overload alarm
         self.low = np.array([s.alarm_below if s.alarm_below is not None else -np.inf for s in self.specs])
         self.band = np.array([s.deadband if s.deadband is not None else 3.0 * s.noise for s in self.specs])
         self.state = np.zeros(n, dtype=np.int8)  # alarm state as emitted so far
         self.version = [0] * n
         self.cooling: dict[int, _Cooling] = {}
         self.items_by_storage: dict[str, list[str]] = {}
-        vehicles = {v.id if v.count == 1 else f"{v.id}-{k + 1}" for v in site.vehicles for k in range(v.count)}
-        self.on_vehicle: dict[str, list[int]] = {}  # reefer temperature sensors by vehicle
+        self.on_vehicle: dict[str, list[int]] = {}  # sensors by vehicle
+        self.signal: dict[int, Any] = {}  # a vehicle sensor's physical level (_Cooling, _Ramp or _Step)
+        self.doors_open: dict[str, bool] = {}
+        self.unit_ok: dict[str, bool] = {}
+        self.exposure: dict[int, Exposure] = {}
         for it in site.items:
             self.items_by_storage.setdefault(it.storage, []).append(it.id)
         by_every: dict[float, list[int]] = {}
@@ -101,16 +188,25 @@ class SensorModel:
             if s.cooled_by is not None and s.cooled_by in self.assets:
                 self.cooling[i] = _Cooling(s.nominal, s.warm_rate)
                 self.assets[s.cooled_by].listeners.append(lambda a, i=i: self._cooler_changed(i, a))
-            elif s.attached_to in vehicles and s.kind == "temperature":
-                self.cooling[i] = _Cooling(s.nominal, s.warm_rate)
+            elif s.attached_to in vehicle_specs:
+                v = vehicle_specs[s.attached_to]
+                if s.kind == "fuel":
+                    self.signal[i] = _Ramp((v.range_km or 0.0) * v.fuel_per_km)  # a full tank
+                elif s.kind == "weight":
+                    self.signal[i] = _Step(0.0)
+                else:
+                    self.signal[i] = _Cooling(s.nominal, s.warm_rate)
                 self.on_vehicle.setdefault(s.attached_to, []).append(i)
+                self.doors_open[s.attached_to] = False
+                self.unit_ok[s.attached_to] = True
+            if s.excursion is not None:
+                self.exposure[i] = Exposure(s.excursion.spoil_after)
         self.groups = [(every, np.array(rows)) for every, rows in sorted(by_every.items())]
         self.row_of: dict[int, tuple[int, int]] = {}
         for g, (_, rows) in enumerate(self.groups):
             for r, i in enumerate(rows):
                 self.row_of[int(i)] = (g, r)
         self.blocks: list[dict[str, np.ndarray]] = []
-        self.excursion_since: dict[int, float] = {}
 
     # -- blocks --------------------------------------------------------------------------------------
 
@@ -148,13 +244,17 @@ class SensorModel:
         spec = self.specs[i]
         if i in self.cooling:
             return self.cooling[i].at(times)  # type: ignore[no-any-return]
+        if i in self.signal:
+            return self.signal[i].at(times)  # type: ignore[no-any-return]
         a = self.assets.get(spec.attached_to)
         if a is None or a.spec.degradation is None or a.spec.degradation.signal != spec.kind:
             return spec.nominal
         d = a.spec.degradation
         if a.status != "running":
             return spec.nominal
-        age = a.age + (times - a.since)
+        # The asset's own age: from ``clock`` at its pace (a machine whose failure law is on usage
+        # ages only while it processes, from the end of the set-up; see twin/sim/maintenance.py).
+        age = a.age + np.clip(times - a.clock, 0.0, None) * a.pace()
         frac = np.clip(age / a.life, 0.0, 1.0) if a.life > 0 else 1.0
         return d.baseline + (d.at_failure - d.baseline) * frac**d.shape  # type: ignore[no-any-return]
 
@@ -196,10 +296,45 @@ class SensorModel:
 
     def reefer_changed(self, vehicle: str, running: bool) -> None:
         """A vehicle's reefer cooling failed (``running`` False) or was restored at the depot."""
+        self.unit_ok[vehicle] = running
+        self._climate(vehicle)
+
+    def doors(self, vehicle: str, open_: bool) -> None:
+        """The cargo doors opened (loading at a dock, unloading at a stop) or shut again."""
+        self.doors_open[vehicle] = open_
+        self._climate(vehicle)
+
+    def _climate(self, vehicle: str) -> None:
+        """Temperature follows the cooling unit; humidity also the doors (outside air comes in)."""
+        now = self.env.now
+        ok = self.unit_ok.get(vehicle, True)
+        shut = not self.doors_open.get(vehicle, False)
         for i in self.on_vehicle.get(vehicle, ()):
             spec = self.specs[i]
-            self.cooling[i].switch(self.env.now, spec.nominal if running else spec.warm_to)
-            self._recompute(i)
+            if spec.kind == "temperature":
+                target = spec.nominal if ok else spec.warm_to
+            elif spec.kind == "humidity":
+                target = spec.nominal if ok and shut else spec.warm_to
+            else:
+                continue
+            cooling = self.signal[i]
+            if cooling.target != target:
+                cooling.switch(now, target)
+                self._recompute(i)
+
+    def fuel(self, vehicle: str, litres: float, per_hour: float, until: float) -> None:
+        """The tank holds ``litres`` now and falls at ``per_hour`` until ``until`` (the end of a leg)."""
+        for i in self.on_vehicle.get(vehicle, ()):
+            if self.specs[i].kind == "fuel":
+                self.signal[i].set(self.env.now, litres, per_hour, until)
+                self._recompute(i)
+
+    def load(self, vehicle: str, kg: float) -> None:
+        """The cargo on board now weighs ``kg``."""
+        for i in self.on_vehicle.get(vehicle, ()):
+            if self.specs[i].kind == "weight":
+                self.signal[i].value = kg
+                self._recompute(i)
 
     # -- events --------------------------------------------------------------------------------------
 
@@ -211,24 +346,30 @@ class SensorModel:
         now = self.env.now
         self.engine.emit(E.SensorAlarm(now, spec.id, spec.attached_to, spec.kind, value,
                                        "high" if state > 0 else "low" if state < 0 else "clear"))
-        if spec.excursion is not None:
+        exposure = self.exposure.get(i)
+        if exposure is not None:
             if state > 0:
-                self.excursion_since[i] = now
-                ev = self.env.timeout(spec.excursion.spoil_after)
+                exposure.begin(now)
+                ev = self.env.timeout(exposure.spoils_at - now)
                 ev.callbacks.append(partial(self._spoil, i, now))
             else:
-                self.excursion_since.pop(i, None)
+                exposure.end()
         maint = self.engine.maintenance
         if maint is not None and spec.attached_to in self.assets:
             maint.on_event("SensorAlarm")
 
     def _spoil(self, i: int, since: float, _event: Any = None) -> None:
-        """The excursion lasted ``spoil_after``: the free lots of the storage class there are scrapped."""
-        if self.excursion_since.get(i) != since:
+        """The excursion lasted ``spoil_after``: the free lots of the storage class in the store are
+        scrapped, or the cargo on board the vehicle is spoiled."""
+        if self.exposure[i].since != since:
             return
         spec = self.specs[i]
         assert spec.excursion is not None
         loc = spec.attached_to
+        if loc in self.on_vehicle:
+            if self.engine.fleet is not None:
+                self.engine.fleet.cargo_spoiled(loc)
+            return
         skus = self.engine.state.skus
         now = self.env.now
         for item in self.items_by_storage.get(spec.excursion.storage, ()):

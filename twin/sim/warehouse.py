@@ -3,9 +3,11 @@ returns, expiry and cycle counts, with SimPy resources for docks, pickers and co
 
 Picking is driven by callbacks rather than one process per order. The pickers are a counted pool
 with the semantics of a ``simpy.Resource`` (first come, first served; a waiting request is granted
-when a release is processed or when a new request comes in), but a pick is three entries on the
-event queue (granted, picked, released), scheduled exactly where the Resource and its timeout
-would schedule their events, without their event objects and queues (see ``Engine.schedule_now``).
+when a release is processed or when a new request comes in), but without its event objects and
+queues: a pick is one entry on the event queue, its end, scheduled at the time the Resource's
+timeout would end. A grant or release is an entry of its own (processed now, see
+``Engine.schedule_now``) only where it has something to do that the pick's own entries cannot:
+a grant that is more than scheduling the pick's end (a floor's walk), a release with picks waiting.
 """
 
 from __future__ import annotations
@@ -64,8 +66,14 @@ class WarehouseOps:
         self._eid = env._eid.__next__  # SimPy's event numbering
         self._next_order = engine.id_counter("order")
         self._released = Call(self._picker_released)
-        self._on_granted = self._pick_start
+        self._on_granted = self._start = self._pick_start
         self._on_picked = self._pick_done
+        # The engine's own emit and what it does, for the hot paths to do inline (see ``place_order``).
+        self._plain_emit = engine.plain_emit
+        self._append = engine.log.events.append
+        self._state = engine.state
+        handlers = engine._handlers
+        self._reduce = (handlers[_OrderPlaced], handlers[_Allocated], handlers[_Picked], handlers[_Shipped])
         # (item, lot, qty) -> the lines of Allocated, Picked and Shipped for an order of one line of
         # qty taken whole from that lot and picked as booked. Event tuples are immutable, so the
         # many lines alike (a lot serves hundreds of lines of the same size) share them: less memory
@@ -108,11 +116,21 @@ class WarehouseOps:
 
     def place_order(self, customer: str, lines: tuple[tuple[str, float], ...]) -> None:
         engine = self.engine
-        emit = engine.emit
         t = self.env._now  # type: ignore[attr-defined]
         order = self._next_order()
         loc = self.id
-        emit(_new(_OrderPlaced, (t, order, loc, customer, lines)))
+        placed = _new(_OrderPlaced, (t, order, loc, customer, lines))
+        # While the engine's emit is its own (nothing watches the events), do what it does inline:
+        # record the event, set the clock, apply it with its reducer. Most events of a run come
+        # through here and ``_pick_done``.
+        direct = engine.emit is self._plain_emit
+        state = self._state
+        if direct:
+            self._append(placed)
+            state.clock = t
+            self._reduce[0](state, placed)
+        else:
+            engine.emit(placed)
         if customer in self._fleet_nodes:
             self._fleet.register_order(order, customer, t)
         picks: tuple[tuple[str, int, float], ...] | None = None
@@ -134,17 +152,29 @@ class WarehouseOps:
                             alike = self._lines_of[key] = (
                                 ((item, lot.id, qty),), ((item, lot.id, qty, qty, qty),), ((item, qty),))
                         picks = alike[0]
-                        emit(_new(_Allocated, (t, order, loc, picks, (), (), False)))
+                        allocated = _new(_Allocated, (t, order, loc, picks, (), (), False))
+                        if direct:
+                            self._append(allocated)
+                            state.clock = t
+                            self._reduce[1](state, allocated)
+                        else:
+                            engine.emit(allocated)
                     break
         if picks is None:
             picks = self._allocate_order(t, order, lines)
         if picks:
-            call = Call(self._on_granted, order, picks, alike)
+            on_granted = self._on_granted
             if not self._waiting and self._picking < self.pickers:
                 self._picking += 1
-                self.engine.schedule_now((t, _NORMAL, self._eid(), call))
+                if on_granted is self._start:
+                    # A picker is free and nobody waits: the grant would be processed now and do
+                    # nothing but schedule the end of the pick (``_pick_start``), so schedule it now.
+                    heappush(self._queue, (t + (self.pick_fixed + self.pick_line * len(picks)),
+                                           _NORMAL, self._eid(), Call(self._on_picked, order, picks, alike)))
+                else:
+                    engine.schedule_now((t, _NORMAL, self._eid(), Call(on_granted, order, picks, alike)))
             else:
-                self._request(call)
+                self._request(Call(on_granted, order, picks, alike))
         runner = engine.policies
         if runner.continuous:
             runner.after_demand(loc, lines)
@@ -184,12 +214,26 @@ class WarehouseOps:
         waiting.append(call)
         if self._picking < self.pickers:
             self._picking += 1
-            self.engine.schedule_now((self.env._now, _NORMAL, self._eid(), waiting.popleft()))  # type: ignore[attr-defined]
+            self._grant(waiting.popleft())
+
+    def _grant(self, call: Call) -> None:
+        """A picker takes a pick now: the grant is processed as an event now (``_pick_start``), or,
+        when that is all the grant would do, the end of the pick is scheduled right away."""
+        if call.fn is self._start:
+            call.fn = self._on_picked
+            heappush(self._queue, (self.env._now + (self.pick_fixed + self.pick_line * len(call.b)),  # type: ignore[attr-defined]
+                                   _NORMAL, self._eid(), call))
+        else:
+            self.engine.schedule_now((self.env._now, _NORMAL, self._eid(), call))  # type: ignore[attr-defined]
 
     def _picker_released(self, _: Any) -> None:
-        if self._waiting and self._picking < self.pickers:
+        # A released picker takes the next waiting pick; more than one picker may be free if
+        # pick ends with nobody waiting did not schedule a release (see ``_pick_done``), so
+        # grant while pickers are free, as simpy.Resource does.
+        waiting = self._waiting
+        while waiting and self._picking < self.pickers:
             self._picking += 1
-            self.engine.schedule_now((self.env._now, _NORMAL, self._eid(), self._waiting.popleft()))  # type: ignore[attr-defined]
+            self._grant(waiting.popleft())
 
     def _pick_start(self, call: Call) -> None:
         call.fn = self._on_picked
@@ -204,7 +248,8 @@ class WarehouseOps:
         if len(picks) == 1 and self.scanner.perfect:
             item, lot, alloc = picks[0]
             if self.skus[(item, loc)].phantom == 0:
-                # One line picked in full and scanned right (most picks): the general way, inline.
+                # One line picked in full and scanned right (most picks): the general way, inline,
+                # with the engine's emit inline too while it is its own (see ``place_order``).
                 engine = self.engine
                 alike = call.c
                 if alike is not None:
@@ -212,16 +257,34 @@ class WarehouseOps:
                 else:
                     picked = ((item, lot, alloc, alloc, alloc),)
                     out = ((item, alloc),)
-                engine.emit(_new(_Picked, (t, order, loc, picked)))
+                state = self._state
+                event = _new(_Picked, (t, order, loc, picked))
+                direct = engine.emit is self._plain_emit
+                if direct:
+                    self._append(event)
+                    state.clock = t
+                    self._reduce[2](state, event)
+                else:
+                    engine.emit(event)
                 self._picking -= 1
-                engine.schedule_now((t, _NORMAL, self._eid(), self._released))
+                if self._waiting:
+                    # Release the picker to the next pick as an event now; with nobody waiting,
+                    # that event would find nothing to do (a pick asked for later finds the
+                    # picker free), so there is none.
+                    engine.schedule_now((t, _NORMAL, self._eid(), self._released))
                 if self.ship_time > 0:
                     ship = Call(self._ship_later, order, out)
                     heappush(self._queue, (t + self.ship_time, _NORMAL, self._eid(), ship))
                     return
-                open_ = engine.state.orders.get(order)
+                open_ = state.orders.get(order)
                 complete = open_ is not None and open_[1] - (0 + alloc) <= 1e-9
-                engine.emit(_new(_Shipped, (t, order, loc, out, complete)))
+                shipped = _new(_Shipped, (t, order, loc, out, complete))
+                if direct:
+                    self._append(shipped)
+                    state.clock = t
+                    self._reduce[3](state, shipped)
+                else:
+                    engine.emit(shipped)
                 if self._fleet_orders and order in self._fleet_orders:
                     self._fleet.shipped(order, loc, out)
                 if self.return_rate:
@@ -230,7 +293,8 @@ class WarehouseOps:
         out, short = self._picked(t, order, picks)
         # Release the picker: the release is processed as an event now, as SimPy's would be.
         self._picking -= 1
-        self.engine.schedule_now((t, _NORMAL, self._eid(), self._released))
+        if self._waiting:
+            self.engine.schedule_now((t, _NORMAL, self._eid(), self._released))
         if self.ship_time > 0:
             ship = Call(self._ship_later, order, out)
             heappush(self._queue, (t + self.ship_time, _NORMAL, self._eid(), ship))
