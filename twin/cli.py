@@ -12,25 +12,16 @@ from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from twin.cli_common import err, fail, out
 from twin.errors import TwinError
 from twin.model.durations import parse_duration
 
 T = TypeVar("T")
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="LEMS Twin: logistics simulation and digital twin.")
-out = Console()
-err = Console(stderr=True)
-
-
-def fail(message: str) -> None:
-    """Report a user error on one line per problem and exit 1: no traceback."""
-    for line in message.splitlines():
-        err.print(f"[red]error:[/red] {line}", highlight=False, soft_wrap=True)
-    raise typer.Exit(1)
 
 
 def warn(lines: list[str]) -> None:

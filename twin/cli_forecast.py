@@ -7,9 +7,10 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from twin.cli_common import fail as _fail
+from twin.cli_common import out
 from twin.errors import TwinError
 from twin.model.durations import HOURS_PER_DAY, parse_duration
 
@@ -17,14 +18,7 @@ __all__ = ["forecast", "register"]
 
 METHOD_HELP = ("a method (moving_average, ses, holt_winters_add, holt_winters_mul, croston, sba, tsb), "
                "auto (by demand pattern) or best (by backtest)")
-out = Console()
-err = Console(stderr=True)
 
-
-def _fail(message: str) -> None:
-    for line in message.splitlines():
-        err.print(f"[red]error:[/red] {line}", highlight=False, soft_wrap=True)
-    raise typer.Exit(1)
 
 
 def _fmt(x: Any) -> str:

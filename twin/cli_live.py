@@ -12,14 +12,13 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 
+from twin.cli_common import err, out
+from twin.cli_common import fail as _fail
 from twin.errors import TwinError
 
 __all__ = ["mount"]
 
-out = Console()
-err = Console(stderr=True)
 
 keys_app = typer.Typer(no_args_is_help=True, help="API keys with roles (viewer < planner < operator < admin).")
 audit_app = typer.Typer(no_args_is_help=True, help="Prove the live event store was not altered.")
@@ -28,11 +27,6 @@ HomeOption = Annotated[Path | None, typer.Option("--home", help="folder of keys,
                                                               "(default: $TWIN_HOME or ./.twin)")]
 DbOption = Annotated[Path | None, typer.Option("--db", help="live event store (default: HOME/events.sqlite)")]
 
-
-def _fail(message: str) -> None:
-    for line in message.splitlines():
-        err.print(f"[red]error:[/red] {line}", highlight=False, soft_wrap=True)
-    raise typer.Exit(1)
 
 
 def _home(home: Path | None) -> Path:

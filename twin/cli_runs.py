@@ -8,29 +8,22 @@ from typing import Annotated, Any
 
 import typer
 from rich import box
-from rich.console import Console
 from rich.table import Table
 
+from twin.cli_common import fail as _fail
+from twin.cli_common import out
 from twin.errors import TwinError
 from twin.store import RunRecord, RunRegistry, default_home
 
 __all__ = ["runs_app"]
 
 runs_app = typer.Typer(no_args_is_help=True, help="Recorded runs and comparisons: list, show, remove.")
-out = Console()
-err = Console(stderr=True)
 
 HEADLINE_KPIS = ("fill_rate", "total_cost")
 
 HomeOption = Annotated[Path | None,
                        typer.Option("--home", help="registry folder (default: $TWIN_HOME or ./.twin)")]
 
-
-def _fail(message: str) -> None:
-    # Same shape as twin.cli.fail; not imported from there so this module does not load the whole CLI.
-    for line in message.splitlines():
-        err.print(f"[red]error:[/red] {line}", highlight=False, soft_wrap=True)
-    raise typer.Exit(1)
 
 
 def _registry(home: Path | None) -> RunRegistry:

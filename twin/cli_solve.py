@@ -9,19 +9,14 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
+
+from twin.cli_common import err, out
+from twin.cli_common import fail as _fail
 
 __all__ = ["solve_app"]
 
 solve_app = typer.Typer(no_args_is_help=True, help="Run a policy's solver on a standard instance file.")
-out = Console()
-err = Console(stderr=True)
 
-
-def _fail(message: str) -> None:
-    for line in message.splitlines():
-        err.print(f"[red]error:[/red] {line}", highlight=False, soft_wrap=True)
-    raise typer.Exit(1)
 
 
 @solve_app.command("cvrp")

@@ -8,18 +8,13 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
+
+from twin.cli_common import fail as _fail
+from twin.cli_common import out
 
 __all__ = ["register", "view"]
 
-out = Console()
-err = Console(stderr=True)
 
-
-def _fail(message: str) -> None:
-    for line in message.splitlines():
-        err.print(f"[red]error:[/red] {line}", highlight=False, soft_wrap=True)
-    raise typer.Exit(1)
 
 
 def view(

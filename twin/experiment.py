@@ -24,7 +24,7 @@ from twin.model.forecast import FORECAST_KPI_NAMES
 from twin.model.network import FLEET_KPI_NAMES
 from twin.model.production import PRODUCTION_KPI_NAMES
 from twin.model.scenario import Scenario
-from twin.sim.engine import run_replication
+from twin.sim.engine import RunOutput, run_replication
 from twin.sim.layout import compile_layout
 from twin.stats import summarise
 
@@ -92,6 +92,21 @@ def run_job(job: Job) -> ReplicationResult:
     out = run_replication(scenario, job.seed, job.replication, horizon)
     df = events_frame(out.log)
     params = compile_layout(scenario).params
+    kpis = run_kpis(scenario, out, df, warmup)
+    daily = daily_levels(level_series(df), params, horizon) if scenario.record_levels else pd.DataFrame()
+    if job.trace:
+        Path(job.trace).parent.mkdir(parents=True, exist_ok=True)
+        df.to_parquet(job.trace, index=False)
+    events = df if job.keep_events and not job.trace else df.iloc[0:0]
+    return ReplicationResult(job.replication, kpis, events, daily, out.log.content_hash(), len(out.log),
+                             out.simpy_events)
+
+
+def run_kpis(scenario: Scenario, out: RunOutput, df: pd.DataFrame, warmup: float) -> dict[str, float]:
+    """Every KPI of one run from its event log (``df``: its ``events_frame``), warm-up excluded: the
+    core table plus each domain the site has (production, maintenance, fleet, floors, forecasts)."""
+    horizon = out.horizon
+    params = compile_layout(scenario).params
     window = KpiWindow(min(warmup, horizon * 0.5), horizon, scenario.costing)
     kpis = compute_kpis(df, params, window)
     if scenario.site.production is not None:
@@ -111,13 +126,7 @@ def run_job(job: Job) -> ReplicationResult:
         from twin.kpi_forecast import forecast_kpis
 
         kpis.update(forecast_kpis(df, scenario, params, window.warmup, window.horizon))
-    daily = daily_levels(level_series(df), params, horizon) if scenario.record_levels else pd.DataFrame()
-    if job.trace:
-        Path(job.trace).parent.mkdir(parents=True, exist_ok=True)
-        df.to_parquet(job.trace, index=False)
-    events = df if job.keep_events and not job.trace else df.iloc[0:0]
-    return ReplicationResult(job.replication, kpis, events, daily, out.log.content_hash(), len(out.log),
-                             out.simpy_events)
+    return kpis
 
 
 def run_jobs(jobs: list[Job], executor: Executor | None = None) -> Iterator[ReplicationResult]:

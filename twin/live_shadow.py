@@ -88,6 +88,7 @@ from twin.sim.fleet import fleet_observation, travel_matrices
 from twin.sim.fleet_roads import INF, RoadNetwork
 from twin.sim.laws import WEEK, shift_windows
 from twin.sim.layout import Layout, compile_layout
+from twin.sim.policy_runner import inventory_action_problem
 
 __all__ = ["ShadowRunner", "MqttPublisher", "inventory_observation", "maintenance_views", "FleetViews"]
 
@@ -582,21 +583,7 @@ class ShadowRunner:
     def _check(self, action: Any) -> str | None:
         """The simulation's checks of an action (twin.sim.policy_runner): the reason it would be
         refused, or None."""
-        if not isinstance(action, (PlaceOrder, CountStock)):
-            return f"not an action the inventory domain knows: {type(action).__name__}"
-        if (action.item, action.location) not in self.layout.sku_index:
-            return f"unknown item {action.item!r} at location {action.location!r}"
-        if isinstance(action, PlaceOrder):
-            qty = action.qty
-            if not isinstance(qty, (int, float)) or not math.isfinite(qty) or qty <= 0:
-                return f"quantity must be a positive number, got {qty!r}"
-            if action.supplier is not None:
-                sup = {s.id: s for s in self.twin.scenario.site.suppliers}.get(action.supplier)
-                if sup is None:
-                    return f"unknown supplier {action.supplier!r}"
-                if action.item not in sup.items and self.layout.supplier_of[action.item].id != sup.id:
-                    return f"supplier {action.supplier!r} does not supply {action.item!r}"
-        return None
+        return inventory_action_problem(action, self.layout, {s.id: s for s in self.twin.scenario.site.suppliers})
 
     # -- reads ---------------------------------------------------------------------------------
 

@@ -28,16 +28,13 @@ from pydantic import ValidationError
 
 from twin.comparison import KPI_DIRECTION
 from twin.errors import Problem, ScenarioError, TwinError
-from twin.experiment import Job, ReplicationResult, collect, run_job
-from twin.kpi import KpiWindow, compute_kpis, events_frame
-from twin.kpi_fleet import fleet_kpis, has_fleet
-from twin.kpi_maintenance import has_maintenance, maintenance_kpis
+from twin.experiment import Job, ReplicationResult, collect, run_job, run_kpis
+from twin.kpi import events_frame
 from twin.model.drill import ROLES, OperatorCommand, OperatorScript, role_commands
 from twin.model.scenario import Scenario
 from twin.scenario import Origins, _locate, _pydantic_problems, _read_yaml, _shown, load_scenario
 from twin.sim.drill import OperatorRecord
 from twin.sim.engine import Engine, RunOutput
-from twin.sim.layout import compile_layout
 
 __all__ = ["load_drill", "load_script", "OperatorSession", "automatic_side", "Scorecard", "ScoreRow",
            "scorecard", "save_session", "Session"]
@@ -97,30 +94,9 @@ def load_script(path: str | Path, scenario: Scenario) -> Script:
 
 
 def _kpis(scenario: Scenario, out: RunOutput) -> ReplicationResult:
-    """KPIs of a run's log, composed as ``twin.experiment.run_job`` composes them (a test holds the two
-    to the same numbers)."""
-    horizon = out.horizon
+    """KPIs of a run's log, as ``twin.experiment.run_job`` computes them (the same ``run_kpis``)."""
     df = events_frame(out.log)
-    params = compile_layout(scenario).params
-    window = KpiWindow(min(scenario.warmup, horizon * 0.5), horizon, scenario.costing)
-    kpis = compute_kpis(df, params, window)
-    if scenario.site.production is not None:
-        from twin.kpi_production import production_kpis
-
-        kpis.update(production_kpis(out.log.events, window.warmup, window.horizon))
-    if has_maintenance(scenario):
-        kpis.update(maintenance_kpis(out.log.events, scenario, window.warmup, window.horizon))
-    if has_fleet(scenario):
-        # cold_chain_excursions (stores and reefers) is the same one count in both tables.
-        kpis.update(fleet_kpis(out.log.events, scenario, window.warmup, window.horizon))
-    if any(wh.floor is not None for wh in scenario.site.warehouses):
-        from twin.kpi_floor import floor_kpis
-
-        kpis.update(floor_kpis(out.log.events, window.warmup, window.horizon))
-    if scenario.policies.forecast is not None:
-        from twin.kpi_forecast import forecast_kpis
-
-        kpis.update(forecast_kpis(df, scenario, params, window.warmup, window.horizon))
+    kpis = run_kpis(scenario, out, df, scenario.warmup)
     return ReplicationResult(out.replication, kpis, df, pd.DataFrame(), out.log.content_hash(), len(out.log),
                              out.simpy_events)
 

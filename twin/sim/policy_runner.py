@@ -17,9 +17,12 @@ from twin.model.actions import CountStock, PlaceOrder
 from twin.model.observations import InventoryObservation
 
 if TYPE_CHECKING:
-    from twin.sim.engine import Engine
+    from collections.abc import Mapping
 
-__all__ = ["PolicyRunner"]
+    from twin.sim.engine import Engine
+    from twin.sim.layout import Layout
+
+__all__ = ["PolicyRunner", "inventory_action_problem"]
 
 
 class PolicyRunner:
@@ -166,18 +169,24 @@ class PolicyRunner:
         return None
 
     def _check(self, action: Any) -> str | None:
-        if not isinstance(action, (PlaceOrder, CountStock)):
-            return f"not an action the inventory domain knows: {type(action).__name__}"
-        if (action.item, action.location) not in self.layout.sku_index:
-            return f"unknown item {action.item!r} at location {action.location!r}"
-        if isinstance(action, PlaceOrder):
-            qty = action.qty
-            if not isinstance(qty, (int, float)) or not math.isfinite(qty) or qty <= 0:
-                return f"quantity must be a positive number, got {qty!r}"
-            if action.supplier is not None:
-                sup = self.engine.supply.suppliers.get(action.supplier)
-                if sup is None:
-                    return f"unknown supplier {action.supplier!r}"
-                if action.item not in sup.items and self.layout.supplier_of[action.item].id != sup.id:
-                    return f"supplier {action.supplier!r} does not supply {action.item!r}"
-        return None
+        return inventory_action_problem(action, self.layout, self.engine.supply.suppliers)
+
+
+def inventory_action_problem(action: Any, layout: Layout, suppliers: Mapping[str, Any]) -> str | None:
+    """Why the inventory domain refuses ``action`` (a policy's, an operator's or a shadow-mode
+    recommendation), or None when it would carry it out. ``suppliers``: the site's, by id."""
+    if not isinstance(action, (PlaceOrder, CountStock)):
+        return f"not an action the inventory domain knows: {type(action).__name__}"
+    if (action.item, action.location) not in layout.sku_index:
+        return f"unknown item {action.item!r} at location {action.location!r}"
+    if isinstance(action, PlaceOrder):
+        qty = action.qty
+        if not isinstance(qty, (int, float)) or not math.isfinite(qty) or qty <= 0:
+            return f"quantity must be a positive number, got {qty!r}"
+        if action.supplier is not None:
+            sup = suppliers.get(action.supplier)
+            if sup is None:
+                return f"unknown supplier {action.supplier!r}"
+            if action.item not in sup.items and layout.supplier_of[action.item].id != sup.id:
+                return f"supplier {action.supplier!r} does not supply {action.item!r}"
+    return None
