@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 import twin
-from tests.conftest import FIXTURES
+from tests.conftest import FIXTURES, ROOT
 from twin.model.events import ROW_COLUMNS
 from twin.model.scenario import KPI_NAMES
 
@@ -236,6 +236,29 @@ def test_validate_accepts_good_files(cli) -> None:
     result = cli("validate", BASELINE, FIXTURES / "base_stock.yaml")
     assert result.exit_code == 0, result.output
     assert result.stdout.strip() == "2 file(s) valid"
+
+
+def test_validate_checks_site_files_as_sites(cli, tmp_path) -> None:
+    """A site file (scenarios/sites/) is checked as a site, cross references included, with its own
+    lines; every site file of the library is valid."""
+    sites = sorted((ROOT / "scenarios" / "sites").glob("*.yaml"))
+    result = cli("validate", *sites)
+    assert result.exit_code == 0, result.output
+    assert result.stdout.strip() == f"{len(sites)} file(s) valid"
+    bad = tmp_path / "bad-site.yaml"
+    bad.write_text("name: small\n"
+                   "items:\n"
+                   "  - {id: gauze, unit_cost: 1, supplier: medline}\n"
+                   "warehouses:\n"
+                   "  - {id: main}\n"
+                   "suppliers:\n"
+                   "  - {id: medline, lead_time: {mean: 2d}}\n"
+                   "demand:\n"
+                   "  - {item: plaster, location: main, mean: 3}\n")
+    result = cli("validate", bad)
+    assert result.exit_code == 1
+    assert "bad-site.yaml:9: demand[0].item: unknown item 'plaster'" in result.stderr, result.stderr
+    assert "site-check" not in result.stderr  # nothing speaks of the probe scenario it is checked through
 
 
 def test_validate_a_missing_file(cli, tmp_path) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import re
+import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -431,10 +432,28 @@ def validate_files(paths: Iterable[str | Path], warnings: list[str] | None = Non
     problems: list[Problem] = []
     for path in paths:
         try:
-            scenario = load_scenario(path)
+            scenario = _load_site_as_scenario(Path(path)) if _is_site_file(Path(path)) else load_scenario(path)
         except ScenarioError as exc:
             problems.extend(exc.problems)
         else:
             if warnings is not None:
                 warnings.extend(scenario_warnings(scenario))
     return problems
+
+
+def _is_site_file(path: Path) -> bool:
+    """A site file (``items:`` and no scenario keys), as in scenarios/sites/, rather than a scenario."""
+    try:
+        data = yaml.safe_load(path.read_text())
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return False  # the scenario loader reports it with its line
+    return isinstance(data, dict) and "items" in data and not {"site", "extends", "horizon"} & data.keys()
+
+
+def _load_site_as_scenario(path: Path) -> Scenario:
+    """Check a site file as a one-day scenario on it, so its cross references (suppliers, assets,
+    sensors, network, floors...) are checked too; problems name the site file's lines."""
+    with tempfile.TemporaryDirectory(prefix="lems-validate-") as folder:
+        probe = Path(folder) / "site-check.yaml"
+        probe.write_text(yaml.safe_dump({"name": f"check-{path.stem}", "site": str(path.resolve()), "horizon": "1d"}))
+        return load_scenario(probe)
