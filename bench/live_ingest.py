@@ -185,14 +185,17 @@ def _line(name: str, n: int, r: dict[str, float]) -> str:
     return (f"{name}: {n:,} events stored in {r['wall']:.2f} s = {r['rate']:,.0f} events/s; state query "
             f"p50 {r['p50']:.1f} ms, p99 {r['p99']:.1f} ms over {r['queries']:.0f} queries; "
             f"twin CPU {r['cpu_us']:.0f} us/event"
-            + (f" (MQTT bridge process {r['bridge_us']:.0f})" if "bridge_us" in r else ""))
+            + (f" (twin process {r['cpu_us'] - r['bridge_us']:.0f} + MQTT bridge process {r['bridge_us']:.0f})"
+               if "bridge_us" in r else ""))
 
 
 def _spread(name: str, runs: list[dict[str, float]]) -> str:
     rates, p99s, cpus = ([r[k] for r in runs] for k in ("rate", "p99", "cpu_us"))
+    bridge = [r["bridge_us"] for r in runs if "bridge_us" in r]
     return (f"{name} over {len(runs)} runs: {min(rates):,.0f} .. {max(rates):,.0f} events/s "
             f"(median {statistics.median(rates):,.0f}); p99 {min(p99s):.1f} .. {max(p99s):.1f} ms "
-            f"(median {statistics.median(p99s):.1f}); twin CPU {min(cpus):.0f} .. {max(cpus):.0f} us/event")
+            f"(median {statistics.median(p99s):.1f}); twin CPU {min(cpus):.0f} .. {max(cpus):.0f} us/event"
+            + (f" (of which the MQTT bridge {min(bridge):.0f} .. {max(bridge):.0f})" if bridge else ""))
 
 
 def main() -> None:

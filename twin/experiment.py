@@ -93,7 +93,8 @@ def run_job(job: Job) -> ReplicationResult:
     df = events_frame(out.log)
     params = compile_layout(scenario).params
     kpis = run_kpis(scenario, out, df, warmup)
-    daily = daily_levels(level_series(df), params, horizon) if scenario.record_levels else pd.DataFrame()
+    daily = (daily_levels(level_series(df), params, out.horizon, out.start) if scenario.record_levels
+             else pd.DataFrame())
     if job.trace:
         Path(job.trace).parent.mkdir(parents=True, exist_ok=True)
         df.to_parquet(job.trace, index=False)
@@ -104,10 +105,11 @@ def run_job(job: Job) -> ReplicationResult:
 
 def run_kpis(scenario: Scenario, out: RunOutput, df: pd.DataFrame, warmup: float) -> dict[str, float]:
     """Every KPI of one run from its event log (``df``: its ``events_frame``), warm-up excluded: the
-    core table plus each domain the site has (production, maintenance, fleet, floors, forecasts)."""
-    horizon = out.horizon
+    core table plus each domain the site has (production, maintenance, fleet, floors, forecasts).
+    The window is [start + warm-up, end): a fork from the live site starts at its site time."""
+    horizon, start = out.horizon, out.start
     params = compile_layout(scenario).params
-    window = KpiWindow(min(warmup, horizon * 0.5), horizon, scenario.costing)
+    window = KpiWindow(start + min(warmup, (horizon - start) * 0.5), horizon, scenario.costing)
     kpis = compute_kpis(df, params, window)
     if scenario.site.production is not None:
         from twin.kpi_production import production_kpis
@@ -125,7 +127,9 @@ def run_kpis(scenario: Scenario, out: RunOutput, df: pd.DataFrame, warmup: float
     if scenario.policies.forecast is not None:
         from twin.kpi_forecast import forecast_kpis
 
-        kpis.update(forecast_kpis(df, scenario, params, window.warmup, window.horizon))
+        # Its days count from the start of the run (as the planner's in the run do).
+        frame = df.assign(t=df["t"] - start) if start else df
+        kpis.update(forecast_kpis(frame, scenario, params, window.warmup - start, window.horizon - start))
     return kpis
 
 

@@ -136,10 +136,11 @@ def period_end_levels(levels: pd.DataFrame, window: KpiWindow) -> pd.DataFrame:
     return pd.concat(out, ignore_index=True)
 
 
-def daily_levels(levels: pd.DataFrame, params: SkuParameters, horizon: float) -> pd.DataFrame:
-    """Site totals at the end of each day: on-hand value, on-hand units and backordered units."""
+def daily_levels(levels: pd.DataFrame, params: SkuParameters, horizon: float, start: float = 0.0) -> pd.DataFrame:
+    """Site totals at the end of each day from ``start`` (a fork's site time; 0 otherwise) to
+    ``horizon``: on-hand value, on-hand units and backordered units. ``day`` counts from the start."""
     cost = pd.Series(params.unit_cost, index=pd.MultiIndex.from_arrays([params.items, params.locations]))
-    window = KpiWindow(0.0, horizon, Costing(basis="period_end", period="1d"))
+    window = KpiWindow(start, horizon, Costing(basis="period_end", period="1d"))
     ends = period_end_levels(levels, window)
     if ends.empty:
         return pd.DataFrame(columns=["day", "on_hand_value", "on_hand", "backorders"])
@@ -147,7 +148,7 @@ def daily_levels(levels: pd.DataFrame, params: SkuParameters, horizon: float) ->
     ends["value"] = ends["on_hand"].to_numpy() * cost.reindex(key).fillna(0.0).to_numpy()
     daily = ends.groupby("t").agg(on_hand_value=("value", "sum"), on_hand=("on_hand", "sum"),
                                   backorders=("backorder", "sum")).reset_index()
-    daily["day"] = daily["t"] / HOURS_PER_DAY
+    daily["day"] = (daily["t"] - start) / HOURS_PER_DAY
     return daily[["day", "on_hand_value", "on_hand", "backorders"]]
 
 

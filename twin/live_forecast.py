@@ -1,7 +1,11 @@
 """Fork a forecast from the live state: "from now, what happens over the next 72 h if ...?".
 
-The forecast is an ordinary scenario run whose time 0 is *now* (the time of the latest event the
-twin applied). It starts where the live site is (``Scenario.opening``, run by ``twin.sim.opening``):
+The forecast is an ordinary scenario run that starts *now*: the site clock (the time of the latest
+event the twin applied, hours since the store's epoch, which the twin takes as a Monday 00:00 as
+the simulation and shadow mode do) is the run's start, ``opening.at``. The simulation's clock
+starts there, so delivery windows, shifts, congestion by hour and weekly demand read the site's
+real time of week, and the forecast's event times and KPI window [now, now + horizon) are in site
+time. It starts where the live site is (``Scenario.opening``, run by ``twin.sim.opening``):
 
 - stock: each warehouse starts with the live book stock per item (on hand plus held, less what is
   reserved for open customer orders: those are taken to be picked and shipped as planned);
@@ -23,7 +27,7 @@ worth). Not carried: work orders of production and planned stops; a transfer bet
 under way (its goods are neither in the opening stock nor carried); a vehicle's breakdown under way
 (its remaining repair is not added to the time it gets there). The overlay (a partial scenario:
 mappings merge, lists replace, e.g. ``{"disruptions": [{"at": "0h", "kind": "supplier_outage",
-...}]}``) is laid over the site's scenario. Times in the overlay count from now.
+...}]}``) is laid over the site's scenario. Times in the overlay (a disruption's ``at``) count from now.
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from twin.errors import Problem, ScenarioError
+from twin.model.opening import _site_hours
 from twin.model.scenario import Scenario
 from twin.model.state import State
 from twin.sim.fleet_roads import RoadNetwork
@@ -138,7 +143,8 @@ def forecast_scenario(scenario: Scenario, state: State, horizon: float, overlay:
                       replications: int = 1, carry: Collection[str] = CARRY) -> Scenario:
     """The scenario of a forecast from ``state`` over ``horizon`` hours, with ``overlay`` applied."""
     data = scenario.model_dump(mode="json", by_alias=True)
-    data["opening"] = opening_of(scenario, state, carry)
+    now = state.clock if math.isfinite(state.clock) else 0.0
+    data["opening"] = {"at": _site_hours(now), **opening_of(scenario, state, carry)}
     stock: dict[str, dict[str, float]] = {}
     for (item, location), sku in state.skus.items():
         qty = max(sku.on_hand + sku.held - sku.reserved, 0.0)

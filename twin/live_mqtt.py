@@ -192,9 +192,13 @@ def _bridge(conn: Connection, host: str, port: int, topic: str, client_id: str, 
         client.subscribe(topic, qos=1)
 
     def on_message(client: mqtt.Client, userdata: Any, msg: mqtt.MQTTMessage) -> None:
+        # Wake the batching loop only when it has something to do: the first message of a batch
+        # (it starts lingering) or a full batch (it stops). Waking it for every message made it
+        # take the interpreter lock from paho's network thread once per message, for nothing.
         with arrived:
             inbox.append(msg)
-            arrived.notify()
+            if len(inbox) == 1 or len(inbox) >= batch:
+                arrived.notify()
 
     client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, clean_session=False,
                          manual_ack=True)

@@ -19,11 +19,13 @@ import typing
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, create_model
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, TypeAdapter, ValidationError, create_model
+from typing_extensions import TypedDict
 
 from twin.model.events import EVENT_TYPES
 
-__all__ = ["EventEnvelope", "PAYLOAD_MODELS", "FieldProblem", "to_event", "event_json_schema", "problems_of"]
+__all__ = ["EventEnvelope", "PAYLOAD_MODELS", "FieldProblem", "to_event", "event_json_schema", "problems_of",
+           "validate_batch", "typed_event"]
 
 SCHEMA_VERSION = 1
 
@@ -53,6 +55,31 @@ def _payload_model(cls: type) -> type[BaseModel]:
 
 
 PAYLOAD_MODELS: dict[str, type[BaseModel]] = {name: _payload_model(cls) for name, cls in EVENT_TYPES.items()}
+
+
+def _payload_dict(cls: type) -> type:
+    """The payload of ``cls`` as a TypedDict: the same fields, types and checks as its payload model,
+    validated to a plain dict (no model instance to build and read back per event)."""
+    hints = typing.get_type_hints(cls)
+    fields = {name: hints[name] for name in cls._fields if name != "t"}  # type: ignore[attr-defined]
+    make: Any = TypedDict  # built from the event type at run time: no static declaration to check
+    td: type = make(f"{cls.__name__}PayloadFields", fields)
+    td.__pydantic_config__ = ConfigDict(extra="forbid", strict=False)  # type: ignore[attr-defined]
+    return td
+
+
+def _batch_adapter() -> TypeAdapter[list[Any]]:
+    """One validator for a whole batch: each event is an envelope variant chosen by its ``type``
+    (an ``EventEnvelope`` whose payload is checked as that type's fields)."""
+    variants = [create_model(f"{name}Envelope", __base__=EventEnvelope,
+                             type=(Literal[name], ...),  # type: ignore[valid-type, arg-type]
+                             payload=(_payload_dict(cls), ...))
+                for name, cls in EVENT_TYPES.items()]
+    union = typing.Union[tuple(variants)]  # type: ignore[valid-type]  # noqa: UP007
+    return TypeAdapter(list[typing.Annotated[union, Discriminator("type")]])  # type: ignore[valid-type]
+
+
+_BATCH = _batch_adapter()
 
 
 class FieldProblem(typing.NamedTuple):
@@ -91,6 +118,33 @@ def to_event(envelope: EventEnvelope, t: float) -> tuple[Any, list[FieldProblem]
     cls = EVENT_TYPES[envelope.type]
     values = {name: getattr(payload, name) for name in payload.__class__.model_fields}
     return cls(t=t, **values), []
+
+
+def validate_batch(raws: typing.Sequence[Any]) -> list[EventEnvelope | None]:
+    """Envelope and payload of every event of a batch checked in one pass: for each event its envelope
+    (payload already checked: ``typed_event`` turns it into the typed event), or None for an event
+    with a problem. None only says "check this one on its own" (``EventEnvelope`` then ``to_event``):
+    that names the field and gives the same message as ever, so the fast pass never decides a
+    message, only that there is none to give."""
+    try:
+        return _BATCH.validate_python(raws)  # type: ignore[no-any-return]
+    except ValidationError as exc:
+        bad = {e["loc"][0] for e in exc.errors() if e["loc"]}
+    if not bad:  # the batch itself is not a list: nothing to take from it
+        return [None] * len(raws)
+    good = [k for k in range(len(raws)) if k not in bad]
+    out: list[EventEnvelope | None] = [None] * len(raws)
+    if good:
+        for k, env in zip(good, _BATCH.validate_python([raws[k] for k in good]), strict=True):
+            out[k] = env
+    return out
+
+
+def typed_event(envelope: EventEnvelope, t: float) -> tuple[Any, list[FieldProblem]]:
+    """The typed event of an envelope from ``validate_batch`` (its payload already checked)."""
+    if not math.isfinite(t):
+        return None, [FieldProblem("t", f"time must be a finite number of hours, got {t!r}")]
+    return EVENT_TYPES[envelope.type](t=t, **envelope.payload), []
 
 
 def event_json_schema() -> dict[str, Any]:

@@ -88,12 +88,13 @@ def test_an_open_po_arrives_in_the_forecast_and_shortens_the_stockout(tmp_path: 
     without = forecast_scenario(twin.scenario, twin.state, HORIZON, replications=4, carry=())
     out = run_replication(carried, seed=3, replication=0, horizon=HORIZON)
     placed = [e for e in out.log if isinstance(e, E.PurchaseOrderPlaced) and e.policy == CARRIED]
-    assert [(e.t, e.item, e.qty, e.due, e.supplier) for e in placed] == [(0.0, "gauze", 120.0, 12.0, "medsupply")]
+    assert [(e.t, e.item, e.qty, e.due, e.supplier) for e in placed] == [(NOW, "gauze", 120.0, NOW + 12.0,
+                                                                               "medsupply")]
     arrived = [e for e in out.log if isinstance(e, E.GoodsReceived) and e.po == placed[0].po]
-    assert len(arrived) == 1 and arrived[0].qty == 120.0 and 12.0 <= arrived[0].t < 13.0
+    assert len(arrived) == 1 and arrived[0].qty == 120.0 and NOW + 12.0 <= arrived[0].t < NOW + 13.0
     # The policy sees it on order from the start: it does not order gauze again at once.
     first = [e for e in out.log if isinstance(e, E.PurchaseOrderPlaced) and e.item == "gauze" and e.policy != CARRIED]
-    assert not first or first[0].t > 12.0
+    assert not first or first[0].t > NOW + 12.0
     with_po = simulate(carried, seed=3, workers=1).summary["mean"]
     no_po = simulate(without, seed=3, workers=1).summary["mean"]
     # Without it the (s,S) policy orders at time 0 and waits out a 3-day lead time: gauze is out far longer.
@@ -108,21 +109,22 @@ def test_a_supplier_outage_in_the_overlay_holds_the_carried_po(tmp_path: Path) -
     out = run_replication(scenario, seed=3, replication=0, horizon=HORIZON)
     po = next(e.po for e in out.log if isinstance(e, E.PurchaseOrderPlaced) and e.policy == CARRIED)
     arrived = [e.t for e in out.log if isinstance(e, E.GoodsReceived) and e.po == po]
-    assert len(arrived) == 1 and arrived[0] >= 48.0  # due at 12 h, shipped when the outage ends
+    assert len(arrived) == 1 and arrived[0] >= NOW + 48.0  # due 12 h from now, shipped when the outage ends
 
 
 def test_a_carried_backorder_is_served_first(tmp_path: Path) -> None:
     twin = live_twin(tmp_path, small_scenario(), OPEN)
     scenario = forecast_scenario(twin.scenario, twin.state, HORIZON)
-    out = run_replication(scenario, seed=3, replication=0, horizon=HORIZON)
+    # (Seed 4: with seed 3 no gauze order comes in the 12 h before the receipt.)
+    out = run_replication(scenario, seed=4, replication=0, horizon=HORIZON)
     carried = [e for e in out.log if isinstance(e, E.OrderPlaced) and e.customer == CARRIED]
-    assert [(e.t, e.lines) for e in carried] == [(0.0, (("gauze", 15.0),))]
+    assert [(e.t, e.lines) for e in carried] == [(NOW, (("gauze", 15.0),))]
     order = carried[0].order
     # Orders placed in the run before the stock came wait behind it: the first stock served from the
     # backlog goes to the carried order, in full.
     served = [e for e in out.log if isinstance(e, E.Allocated) and e.backlog and any(p[0] == "gauze" for p in e.picks)]
     waiting_behind = [e for e in out.log if isinstance(e, E.Allocated) and e.backordered and e.order != order
-                      and e.t < 12.0]
+                      and e.t < NOW + 12.0]
     assert waiting_behind, "the test needs run orders backordered before the receipt"
     assert served[0].order == order and sum(p[2] for p in served[0].picks) == 15.0
     assert any(isinstance(e, E.Shipped) and e.order == order for e in out.log)
@@ -158,15 +160,16 @@ def test_a_machine_under_repair_starts_the_forecast_down(tmp_path: Path) -> None
     out = run_replication(down, seed=3, replication=0, horizon=HORIZON)
     failed = [e for e in out.log if isinstance(e, E.MachineFailed)]
     repaired = [e for e in out.log if isinstance(e, E.RepairCompleted)]
-    assert [(e.t, e.asset) for e in failed] == [(0.0, "filler")]
-    assert len(repaired) == 1 and repaired[0].t == pytest.approx(20.0, abs=1.0)
+    at = twin.state.clock  # 90 h: the forecast starts at the site clock
+    assert [(e.t, e.asset) for e in failed] == [(at, "filler")]
+    assert len(repaired) == 1 and repaired[0].t == pytest.approx(at + 20.0, abs=1.0)
     base = run_replication(up, seed=3, replication=0, horizon=HORIZON)
-    assert not [e for e in base.log if isinstance(e, E.MachineFailed) and e.t == 0.0]
+    assert not [e for e in base.log if isinstance(e, E.MachineFailed) and e.t == at]
     # Availability over the forecast: the machine carried down loses its repair time.
     from twin.kpi_maintenance import maintenance_kpis
 
-    k_down = maintenance_kpis(out.log.events, down, 0.0, HORIZON)
-    k_up = maintenance_kpis(base.log.events, up, 0.0, HORIZON)
+    k_down = maintenance_kpis(out.log.events, down, at, at + HORIZON)
+    k_up = maintenance_kpis(base.log.events, up, at, at + HORIZON)
     assert k_down["downtime_hours"] == pytest.approx(20.0, abs=1.0)
     assert k_up["downtime_hours"] < k_down["downtime_hours"]
 
@@ -187,10 +190,11 @@ def test_a_repair_under_way_carries_the_hours_done_into_the_forecast(tmp_path: P
     down = forecast_scenario(scenario, twin.state, HORIZON)
     out = run_replication(down, seed=3, replication=0, horizon=HORIZON)
     repaired = [e for e in out.log if isinstance(e, E.RepairCompleted)]
-    assert len(repaired) == 1 and repaired[0].t == pytest.approx(8.0, abs=1e-6)
+    assert len(repaired) == 1 and repaired[0].t == pytest.approx(104.0 + 8.0, abs=1e-6)
     from twin.kpi_maintenance import maintenance_kpis
 
-    assert maintenance_kpis(out.log.events, down, 0.0, HORIZON)["downtime_hours"] == pytest.approx(8.0, abs=1e-6)
+    k_down = maintenance_kpis(out.log.events, down, 104.0, 104.0 + HORIZON)
+    assert k_down["downtime_hours"] == pytest.approx(8.0, abs=1e-6)
 
 
 def test_what_is_left_of_a_repair_is_drawn_given_the_hours_done() -> None:

@@ -89,17 +89,18 @@ def test_the_fork_carries_the_truck_under_way_and_the_waiting_consignment(tmp_pa
     carried = forecast_scenario(twin.scenario, twin.state, HORIZON)
     out = run_replication(carried, seed=5, replication=0, horizon=HORIZON)
     log = list(out.log)
-    at_start = [e for e in log if isinstance(e, E.ConsignmentReady) and e.t == 0.0]
+    at_start = [e for e in log if isinstance(e, E.ConsignmentReady) and e.t == NOW]
     assert [(e.consignment, e.destination, e.weight) for e in at_start] == [
         (1, "op-n1", 850.0), (2, "op-n2", 600.0), (3, "op-e1", 700.0)]
     first = next(e for e in log if isinstance(e, E.VehicleDispatched))
-    assert (first.t, first.vehicle, first.origin, first.consignments) == (0.0, "n-truck-1", "fwd-north", (1, 2))
+    assert (first.t, first.vehicle, first.origin, first.consignments) == (NOW, "n-truck-1", "fwd-north", (1, 2))
     trip = first.trip
     delivered = [e for e in log if isinstance(e, E.Delivered) and e.consignment in (1, 2)]
     assert [(e.consignment, e.vehicle, e.trip, e.node) for e in delivered] == [
         (1, "n-truck-1", trip, "op-n1"), (2, "n-truck-1", trip, "op-n2")]
-    # op-n1 opens at 06:00 (of the run's clock): the truck is there at its eta and waits for it.
-    assert delivered[0].t == pytest.approx(6.0 + 10 / 60, abs=1e-6)
+    # The fork starts at the site clock, 100 h = Friday 04:00. op-n1 opens at 06:00 (Friday's: 102 h):
+    # the truck is there at its eta and waits for it.
+    assert delivered[0].t == pytest.approx(102.0 + 10 / 60, abs=1e-6)
     # then on to op-n2 at 06:10's congestion (1.1), and 10 min to unload
     assert delivered[1].t == pytest.approx(delivered[0].t + 1.1 * leg_hours((0, 85), (25, 90), 40.0) + 10 / 60,
                                            abs=1e-6)
@@ -111,7 +112,7 @@ def test_the_fork_carries_the_truck_under_way_and_the_waiting_consignment(tmp_pa
     assert not [e for e in log if isinstance(e, E.Refuelled) and e.t < back[0].t and e.vehicle == "n-truck-1"]
     # The consignment waiting at fwd-east goes out on the policy's first wave (every 2 h) with an e-truck.
     out3 = next(e for e in log if isinstance(e, E.VehicleDispatched) and 3 in e.consignments)
-    assert out3.t == 2.0 and out3.origin == "fwd-east" and out3.vehicle.startswith("e-truck")
+    assert out3.t == NOW + 2.0 and out3.origin == "fwd-east" and out3.vehicle.startswith("e-truck")
     assert any(isinstance(e, E.Delivered) and e.consignment == 3 and e.vehicle == out3.vehicle for e in log)
 
     # Without the vehicles the three are not in the forecast: no consignment at the start, and the truck
@@ -120,8 +121,8 @@ def test_the_fork_carries_the_truck_under_way_and_the_waiting_consignment(tmp_pa
     bare = forecast_scenario(twin.scenario, twin.state, HORIZON, carry=NO_VEHICLES)
     assert bare.opening is not None and not bare.opening.vehicles and not bare.opening.consignments
     plain = run_replication(bare, seed=5, replication=0, horizon=HORIZON)
-    assert not [e for e in plain.log if isinstance(e, E.ConsignmentReady) and e.t == 0.0]
-    assert not [e for e in plain.log if isinstance(e, E.Delivered) and e.t < 2.0]
+    assert not [e for e in plain.log if isinstance(e, E.ConsignmentReady) and e.t == NOW]
+    assert not [e for e in plain.log if isinstance(e, E.Delivered) and e.t < NOW + 2.0]
 
     def stock_moves(events: list[Any]) -> list[tuple[Any, ...]]:
         return [(type(e).__name__, e.t, e.location, getattr(e, "lines", None) or getattr(e, "qty", None))
@@ -146,10 +147,10 @@ def test_a_truck_between_stops_heads_to_the_next_one(tmp_path: Path) -> None:
     assert truck["eta"] == pytest.approx(eta, abs=1e-5)
     out = run_replication(forecast_scenario(twin.scenario, twin.state, HORIZON), seed=5, replication=0,
                           horizon=HORIZON)
-    got = [(e.consignment, e.vehicle, e.node) for e in out.log if isinstance(e, E.Delivered) and e.t < 1.0]
+    got = [(e.consignment, e.vehicle, e.node) for e in out.log if isinstance(e, E.Delivered) and e.t < NOW + 1.0]
     assert got == [(1, "n-truck-1", "op-n2")]  # op-n2 has no window: delivered on arrival
     first = next(e for e in out.log if isinstance(e, E.Delivered))
-    assert first.t == pytest.approx(eta + 10 / 60, abs=1e-6)
+    assert first.t == pytest.approx(NOW + eta + 10 / 60, abs=1e-6)
 
 
 BAD = """

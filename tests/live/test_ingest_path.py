@@ -69,3 +69,67 @@ def test_bridge_takes_source_and_id_from_the_topic_and_dead_letters_what_is_not_
     source, ident, stage, reason, raw = bad[0]
     assert (source, ident, stage, raw) == ("mqtt:wms", "wms-8", "ingest", "{not json")
     assert reason.startswith("malformed: payload is not JSON")
+
+
+def test_batch_check_gives_what_checking_each_event_alone_gives(tmp_path: Path) -> None:
+    """The one-pass validation of a batch must accept exactly what the event-by-event check accepts,
+    make the same typed events, and report bad events with the same field, message and kind."""
+    envs, _ = envelopes(days=20)
+    receipt = {"po": -1, "item": "gauze", "location": "main", "lot": 1, "qty": 10.0, "scanned": 10.0,
+               "expiry": None, "closes_po": False}
+    bad: list[Any] = [
+        {"id": "b1", "t": 1.0, "type": "Teleported", "payload": {"item": "gauze"}},
+        {"id": "b2", "t": 1.0, "type": "GoodsReceived", "payload": {**receipt, "qty": "lots"}},
+        {"id": "b3", "t": 1.0, "type": "GoodsReceived", "payload": {**receipt, "colour": "red"}},
+        {"id": "b4", "t": 1.0, "type": "GoodsReceived", "payload": {k: v for k, v in receipt.items() if k != "lot"}},
+        {"id": "b5", "type": "GoodsReceived", "payload": receipt},
+        {"id": "b6", "t": float("inf"), "type": "GoodsReceived", "payload": receipt},
+        {"id": "b7", "t": 1.0, "type": "GoodsReceived", "payload": {**receipt, "item": "unobtainium"}},
+        {"id": "", "t": 1.0, "type": "GoodsReceived", "payload": receipt},
+        {"id": "b8", "t": 1.0, "n": -1, "type": "GoodsReceived", "payload": receipt},
+        {"id": "b9", "t": 1.0, "type": "GoodsReceived", "payload": receipt, "extra": 1},
+        {"id": "b10", "t": 1.0, "timestamp": "2020-01-01T00:00:00Z", "type": "GoodsReceived", "payload": receipt},
+        {"id": "b11", "t": 1.0, "type": "GoodsReceived", "payload": "not an object"},
+        "not an object",
+        None,
+    ]
+    # Lax values the contract accepts (a number as text, a list for a tuple) must come out alike too.
+    lax = {"id": "l1", "t": "2.5", "n": "3", "type": "GoodsReceived", "payload": {**receipt, "qty": "10", "lot": 2.0}}
+    raws = envs[:300] + bad + [lax] + envs[300:600]
+    twin = LiveTwin(small_scenario(), EventStore(tmp_path / "events.sqlite", epoch=EPOCH),
+                    LiveConfig(window=0.0, max_ahead=None))
+
+    def seen(env: Any, event: Any, problems: Any, kind: str) -> Any:
+        head = None if env is None else (env.id, env.t, env.timestamp, env.source, env.type, env.n)
+        return head, event, [str(p) for p in problems], kind
+
+    alone = [seen(*twin.check(raw)) for raw in raws]
+    together = [seen(*c) for c in twin.check_batch(raws)]
+    assert together == alone
+    assert sum(1 for _, event, _, _ in together if event is not None) == 601  # the stream and the lax one
+    assert {kind for _, _, _, kind in together[300:300 + len(bad)]} == {"malformed", "unknown_type",
+                                                                        "unknown_reference"}
+    # A batch with no bad event, and one that is not a list of objects at all.
+    assert [seen(*c) for c in twin.check_batch(envs[:50])] == alone[:50]
+    assert [seen(*c) for c in twin.check_batch(bad[-3:])] == alone[300 + len(bad) - 3:300 + len(bad)]
+
+
+def test_a_new_store_counts_site_time_from_this_weeks_monday(tmp_path: Path) -> None:
+    """Site time modulo a week is the time of week the simulation reads (shifts, windows, weekly
+    demand): a new store's epoch is Monday 00:00 UTC of the current week; a given epoch is kept."""
+    from datetime import UTC, datetime, timedelta
+
+    from twin.event_store import EventStore, week_start
+
+    before = datetime.now(UTC)
+    store = EventStore(tmp_path / "events.sqlite")
+    epoch = store.epoch
+    assert epoch.weekday() == 0 and (epoch.hour, epoch.minute, epoch.second, epoch.microsecond) == (0, 0, 0, 0)
+    assert timedelta(0) <= before - epoch < timedelta(days=7)
+    wednesday = datetime(2026, 11, 18, 14, 30, tzinfo=UTC)
+    assert week_start(wednesday) == datetime(2026, 11, 16, tzinfo=UTC)
+    assert week_start(datetime(2026, 11, 16, tzinfo=UTC)) == datetime(2026, 11, 16, tzinfo=UTC)
+    given = EventStore(tmp_path / "given.sqlite", epoch=wednesday)
+    assert given.epoch == wednesday
+    reopened = EventStore(tmp_path / "events.sqlite")
+    assert reopened.epoch == epoch

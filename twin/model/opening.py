@@ -3,16 +3,31 @@ starts with the site's open purchase orders, backorders, machines under repair (
 work already done) and vehicles under way with the consignments on board, not afresh.
 
 ``Scenario.opening`` holds it; ``twin.live_forecast`` fills it from the live state and
-``twin.sim.opening`` sets the run going from it. Times count from the start of the run.
+``twin.sim.opening`` sets the run going from it. ``at`` is when the run starts in site time
+(hours since the site's Monday 00:00 epoch, as the live clock counts them): the simulation's clock
+starts there, so delivery windows, shifts, congestion by hour and weekly demand read the real time
+of day and week. Every other time here counts from the start of the run.
 """
 
 from __future__ import annotations
 
-from pydantic import Field
+from typing import Annotated
 
+from pydantic import BeforeValidator, Field, PlainSerializer
+
+from twin.model.durations import parse_duration
 from twin.model.site import Strict
 
 __all__ = ["OpenPurchaseOrder", "OpenBackorder", "AssetDown", "OpenConsignment", "VehicleUnderWay", "Opening"]
+
+
+def _site_hours(hours: float) -> str:
+    """Hours as a duration to the microhour, with no exponent (``Duration`` keeps 6 digits: a site
+    clock of thousands of hours would lose its minutes)."""
+    return (f"{hours:.6f}".rstrip("0").rstrip(".") or "0") + "h"
+
+
+SiteTime = Annotated[float, BeforeValidator(parse_duration), PlainSerializer(_site_hours, return_type=str)]
 
 
 class OpenPurchaseOrder(Strict):
@@ -73,6 +88,9 @@ class VehicleUnderWay(Strict):
 
 
 class Opening(Strict):
+    at: SiteTime = Field(0.0, ge=0, validate_default=False,
+                         description="when the run starts, in site time: hours since the site's Monday 00:00 "
+                         "epoch (e.g. 62h: Wednesday 14:00); 0: a Monday 00:00")
     purchase_orders: list[OpenPurchaseOrder] = Field(default_factory=list)
     backorders: list[OpenBackorder] = Field(default_factory=list)
     assets_down: list[AssetDown] = Field(default_factory=list)

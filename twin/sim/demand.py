@@ -43,8 +43,9 @@ class DemandProcess:
         self.histories = [read_history(s.history) if s.dist == "empirical" and s.history else None
                           for s in self.streams]
         self.batching = {c.id: c.order_every for c in site.customers if c.order_every}
+        start = engine.start  # scenario times count from the start of the run
         self.surges = [
-            (d.at, d.at + d.duration, d.factor, engine.layout.select(d.items),
+            (start + d.at, start + d.at + d.duration, d.factor, engine.layout.select(d.items),
              d.procedures if d.procedures is not None else 1.0)
             for d in scenario.disruptions if d.kind == "demand_surge"
         ]
@@ -196,9 +197,18 @@ class DemandProcess:
     # -- the walk ----------------------------------------------------------------------------
 
     def _iter_blocks(self, until: float) -> Iterator[tuple[list[float], list[Payload]]]:
+        """Blocks of days from the day the run starts in (days count from the Monday 00:00 epoch,
+        so a weekday's rate is its own); a fork starting within a day drops that day's orders
+        before its start."""
+        start = self.engine.start
+        first_day = int(start // HOURS_PER_DAY)
         last_day = int(np.ceil(until / HOURS_PER_DAY))
-        for day0 in range(0, last_day, BLOCK_DAYS):
-            yield self._block(day0, min(BLOCK_DAYS, last_day - day0))
+        for day0 in range(first_day, last_day, BLOCK_DAYS):
+            times, pays = self._block(day0, min(BLOCK_DAYS, last_day - day0))
+            if times and times[0] < start:
+                skip = int(np.searchsorted(times, start, side="left"))
+                times, pays = times[skip:], pays[skip:]
+            yield times, pays
 
     def _first(self, call: Call) -> None:
         call.fn = self._arrive

@@ -30,7 +30,7 @@ class DisruptionProcess:
             yield from self._road_closure(d)
             return
         target = d.supplier if d.kind == "supplier_outage" else d.items
-        until = d.at + d.duration
+        until = env.now + d.duration  # d.at counts from the start of the run (a fork's: its site time)
         engine.emit(E.DisruptionStarted(env.now, d.kind, str(target), d.factor, until))
         frozen: list[tuple[str, str, int]] = []
         if d.kind == "stock_freeze":
@@ -58,7 +58,7 @@ class DisruptionProcess:
         env = self.engine.env
         assert d.road is not None
         a, b = d.road
-        self.engine.emit(E.DisruptionStarted(env.now, d.kind, f"{a}-{b}", d.factor, d.at + d.duration))
+        self.engine.emit(E.DisruptionStarted(env.now, d.kind, f"{a}-{b}", d.factor, env.now + d.duration))
         self.engine.emit(E.RoadClosed(env.now, a, b))
         yield env.timeout(d.duration)
         self.engine.emit(E.RoadReopened(env.now, a, b))

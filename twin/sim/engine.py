@@ -36,6 +36,7 @@ class RunOutput:
     state: State
     horizon: float
     simpy_events: int
+    start: float = 0.0  # when the run started (a fork's site time, ``Scenario.opening.at``); it ends at horizon
 
 
 class Call:
@@ -81,7 +82,11 @@ class Engine:
 
         self.scenario = scenario
         self.layout = layout or compile_layout(scenario)
-        self.env = simpy.Environment()
+        # A run starts at 0 (a Monday 00:00), a fork from the live site at the site's time of week,
+        # so every rule that reads the time of day or week reads the real one.
+        self.start = float(scenario.opening.at) if scenario.opening is not None else 0.0
+        # (SimPy's own clock starts at the integer 0: event times at the start keep their type.)
+        self.env = simpy.Environment(initial_time=self.start) if self.start else simpy.Environment()
         # Calls due now at normal priority, ``(now, NORMAL, eid, call)``, in eid order: the grant or
         # release of a picker. ``schedule_now`` puts one on SimPy's heap; while ``run`` is going it
         # appends to ``due_now`` instead, which the loop merges with the heap by the same key (a
@@ -207,7 +212,7 @@ class Engine:
             self.schedule_now = heap_now
             while self.due_now:  # only if the run failed: leave the queue as SimPy would have it
                 heappush(self.env._queue, self.due_now.popleft())  # type: ignore[misc]
-        return RunOutput(self.replication, self.log, self.state, until, counter.count)
+        return RunOutput(self.replication, self.log, self.state, until, counter.count, self.start)
 
     def _run_until(self, until: float) -> None:
         """``env.run(until=until)``, with the step loop inlined and a fast path for ``Call`` entries.
@@ -306,6 +311,6 @@ class _EventCounter:
 
 
 def run_replication(scenario: Scenario, seed: int, replication: int, horizon: float | None = None) -> RunOutput:
-    """Run one replication of a scenario and return its event log."""
+    """Run one replication of a scenario over ``horizon`` hours from its start and return its event log."""
     engine = Engine(scenario, seed, replication)
-    return engine.run(horizon if horizon is not None else scenario.horizon)
+    return engine.run(engine.start + (horizon if horizon is not None else scenario.horizon))

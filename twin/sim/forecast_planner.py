@@ -35,17 +35,21 @@ class ForecastPlanner:
         self.on_update: Any = None  # called after every re-plan (continuous review: new reorder points)
 
     def start(self, until: float) -> None:
-        self.engine.env.process(self._cycle(retrain_times(self.settings, until)))
+        # Re-plans and the demand history by day count from the start of the run (a fork's: its site time).
+        start = self.engine.start
+        self.engine.env.process(self._cycle([start + t for t in retrain_times(self.settings, until - start)]
+                                            if start else retrain_times(self.settings, until)))
 
     def _absorb(self) -> None:
         """Add the demand of the log lines not read yet to the history (by day)."""
         events = self.engine.log.events
         index = self.index
         end = len(events)
+        start = self.engine.start
         for i in range(self._cursor, end):
             ev = events[i]
             if type(ev) is OrderPlaced:
-                d = int(ev.t // HOURS_PER_DAY)
+                d = int((ev.t - start) // HOURS_PER_DAY)
                 if d >= len(self.history):
                     grow = np.zeros((d + 1 - len(self.history), self.history.shape[1]))
                     self.history = np.vstack([self.history, grow])
@@ -57,7 +61,7 @@ class ForecastPlanner:
         env = self.engine.env
         for t in times:
             yield env.timeout(t - env.now)
-            days = int(t // HOURS_PER_DAY)
+            days = int((t - self.engine.start) // HOURS_PER_DAY)
             self._absorb()
             hist = self.history[:days]
             if len(hist) < days:  # days without any demand at the end

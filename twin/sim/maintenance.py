@@ -57,9 +57,9 @@ class AssetRun:
         self.repair_gen = engine.streams.get("repair", spec.id)
         self.status = "running"  # running | failed | stopped
         self.stop_reason = ""
-        self.since = 0.0
+        self.since = engine.start  # the start of the run (a fork's: its site time)
         self.age = 0.0  # virtual age at ``clock``
-        self.clock = 0.0  # the asset ages from here on while ``pace`` is 1 (a run may begin later)
+        self.clock = engine.start  # the asset ages from here on while ``pace`` is 1 (a run may begin later)
         self.life = draw_life(spec.failure, 0.0, self.fail_gen)
         self.version = 0  # bumps when a scheduled failure no longer holds
         self.listeners: list[Any] = []  # sensors that follow this asset's condition

@@ -4,18 +4,18 @@ the live site goes on with the site's open purchase orders, backorders and machi
 Called by the policy runner right after the opening stock is put away, before the first review, so
 the first decision already sees the carried orders (on order, backordered) as the live site has them:
 
-- an open purchase order is placed again at time 0 with the same supplier and the units still to
+- an open purchase order is placed again at the start of the run with the same supplier and the units still to
   come, due when the live order was due; its delivery is the supplier's (transit, outages);
-- a backorder becomes a customer order at time 0 that could not be served from stock: it waits in
+- a backorder becomes a customer order at the start of the run that could not be served from stock: it waits in
   the SKU's backlog ahead of every order of the run, so stock that arrives serves it first;
-- a machine failed or under repair fails at time 0; its repair (work order, technician, parts) goes
+- a machine failed or under repair fails at the start of the run; its repair (work order, technician, parts) goes
   on from there. A repair already ``repair_done`` hours under way takes only what is left of it: its
   length is drawn from the repair law given that it is longer than the hours done (the asset's own
   repair stream), less those hours;
-- a consignment not delivered yet is ready at time 0 (``ConsignmentReady``, a customer order number
+- a consignment not delivered yet is ready at the start of the run (``ConsignmentReady``, a customer order number
   of the run's own, as a carried backorder's): its goods left the stock before the start, so it is
   neither picked nor shipped again. One on board a vehicle under way goes on that vehicle's trip
-  (``VehicleDispatched`` at time 0, with a driver; no loading or refuelling): the vehicle is at its
+  (``VehicleDispatched`` at the start, with a driver; no loading or refuelling): the vehicle is at its
   next node ``eta`` hours later, delivers the rest in order and returns to its depot. One waiting
   at a dock is dispatched by the dispatch policy like any other (at once if urgent, else at the
   first wave). What a carried consignment holds is not known to the run: its cold cargo is not

@@ -231,7 +231,8 @@ class SensorModel:
                 spec = self.specs[i]
                 gen = self.gens[i]
                 noise[r] = gen.normal(0.0, spec.noise, m) if spec.noise > 0 else 0.0
-                noise[r] += spec.drift * times / HOURS_PER_DAY
+                # Drift counts from the start of the run (a fork's: its site time).
+                noise[r] += spec.drift * (times - self.engine.start if self.engine.start else times) / HOURS_PER_DAY
                 drop[r] = gen.random(m) < spec.dropout if spec.dropout > 0 else False
             values = noise.copy()
             for r, i in enumerate(rows):

@@ -396,12 +396,14 @@ class WarehouseOps:
         yield from self._put_away(item, lot, expiry)
 
     def opening_stock(self, item: str, qty: float) -> None:
-        """Stock on hand when the run starts: received and put away at time zero."""
+        """Stock on hand when the run starts (time zero, or a fork's site time): received and put
+        away then, with its whole shelf life ahead."""
         lot = self.engine.next_id("lot")
         shelf = self.shelf_life.get(item)
-        expiry = shelf if shelf else None
-        self.engine.emit(E.GoodsReceived(0.0, -1, item, self.id, lot, qty, qty, expiry, True))
-        self.engine.emit(E.PutAway(0.0, item, self.id, lot, "available"))
+        start = self.engine.start
+        expiry = start + shelf if shelf else None
+        self.engine.emit(E.GoodsReceived(start, -1, item, self.id, lot, qty, qty, expiry, True))
+        self.engine.emit(E.PutAway(start, item, self.id, lot, "available"))
         if expiry is not None:
             heapq.heappush(self.expiry_heap, (expiry, lot, item))
 
