@@ -80,7 +80,7 @@ from twin.model.maintenance import (
     status_age,
 )
 from twin.model.maintenance_state import AssetStatus
-from twin.model.observations import InventoryObservation
+from twin.model.observations import InventoryObservation, inventory_observation_of
 from twin.model.production_plan import PlanningScope, ReleaseWorkOrder, planning_observation
 from twin.model.state import State
 from twin.rng import Streams
@@ -99,27 +99,9 @@ PLANNED = ("preventive", "condition", "predictive")  # the planned kinds of work
 def inventory_observation(state: State, layout: Layout, rng: np.random.Generator | None = None) -> InventoryObservation:
     """What an inventory policy sees of ``state``: the observation the simulation's policy runner
     builds, at the state's clock, with the site's stated demand and lead-time laws."""
-    skus = [state.skus[s] for s in layout.skus]
-
-    def arr(values: list[float]) -> np.ndarray:
-        a = np.array(values, dtype=float)
-        a.setflags(write=False)
-        return a
-
     clock = state.clock if math.isfinite(state.clock) else 0.0
-    return InventoryObservation(
-        now=clock,
-        params=layout.params,
-        on_hand=arr([s.on_hand for s in skus]),
-        available=arr([s.on_hand - s.reserved for s in skus]),
-        held=arr([s.held for s in skus]),
-        backorders=arr([s.backorder for s in skus]),
-        on_order=arr([s.on_order for s in skus]),
-        in_transit=arr([s.in_transit for s in skus]),
-        demand_to_date=arr([s.demand for s in skus]),
-        suppliers_down=frozenset(t for (kind, t) in state.disruptions if kind == "supplier_outage"),
-        rng=rng,
-    )
+    return inventory_observation_of([state.skus[s] for s in layout.skus], clock, layout.params,
+                                    state.disruptions, rng)
 
 
 def maintenance_views(state: State, layout: Layout, now: float,

@@ -6,7 +6,9 @@ Every array is read-only: a policy cannot change the twin except by returning ac
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -61,3 +63,30 @@ class InventoryObservation:
     def inventory_position(self) -> np.ndarray:
         """On hand + held + on order - backorders: what ordering decisions are based on."""
         return self.on_hand + self.held + self.on_order - self.backorders
+
+
+def inventory_observation_of(skus: Sequence[Any], now: float, params: SkuParameters,
+                             disruptions: Iterable[tuple[str, str]],
+                             rng: np.random.Generator | None = None) -> InventoryObservation:
+    """The observation of ``skus`` (state records, in the order of ``params``) at ``now``: the one
+    builder behind the simulation's policy runner and the live twin's shadow mode. ``disruptions``:
+    the state's (kind, target) pairs under way; suppliers in an outage are marked down."""
+
+    def arr(values: list[float]) -> np.ndarray:
+        a = np.array(values, dtype=float)
+        a.setflags(write=False)
+        return a
+
+    return InventoryObservation(
+        now=now,
+        params=params,
+        on_hand=arr([s.on_hand for s in skus]),
+        available=arr([s.on_hand - s.reserved for s in skus]),
+        held=arr([s.held for s in skus]),
+        backorders=arr([s.backorder for s in skus]),
+        on_order=arr([s.on_order for s in skus]),
+        in_transit=arr([s.in_transit for s in skus]),
+        demand_to_date=arr([s.demand for s in skus]),
+        suppliers_down=frozenset(t for (kind, t) in disruptions if kind == "supplier_outage"),
+        rng=rng,
+    )

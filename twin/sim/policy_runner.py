@@ -14,7 +14,7 @@ import numpy as np
 from twin.errors import TwinError
 from twin.model import events as E
 from twin.model.actions import CountStock, PlaceOrder
-from twin.model.observations import InventoryObservation
+from twin.model.observations import InventoryObservation, inventory_observation_of
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -48,27 +48,9 @@ class PolicyRunner:
         self.forecasts = make_planner(engine, self.inventory)
 
     def observation(self) -> InventoryObservation:
-        skus = self.sku_list
-
-        def arr(values: list[float]) -> np.ndarray:
-            a = np.array(values, dtype=float)
-            a.setflags(write=False)
-            return a
-
-        down = frozenset(t for (kind, t) in self.engine.state.disruptions if kind == "supplier_outage")
-        return InventoryObservation(
-            now=self.engine.env.now,
-            params=self.forecasts.params if self.forecasts is not None else self.params,
-            on_hand=arr([s.on_hand for s in skus]),
-            available=arr([s.on_hand - s.reserved for s in skus]),
-            held=arr([s.held for s in skus]),
-            backorders=arr([s.backorder for s in skus]),
-            on_order=arr([s.on_order for s in skus]),
-            in_transit=arr([s.in_transit for s in skus]),
-            demand_to_date=arr([s.demand for s in skus]),
-            suppliers_down=down,
-            rng=self.rng,
-        )
+        params = self.forecasts.params if self.forecasts is not None else self.params
+        return inventory_observation_of(self.sku_list, self.engine.env.now, params,
+                                        self.engine.state.disruptions, self.rng)
 
     def start(self, until: float = float("inf")) -> None:
         self._opening_stock()
