@@ -267,6 +267,16 @@ def test_bad_scripts_and_non_drills_are_clear_errors(tmp_path: Path, cli: Callab
     assert res.exit_code == 1 and "--pace" in res.output
 
 
+def hold_at(session: OperatorSession, at: float) -> float:
+    """Start the session, let its clock run to ``at`` and hold it there; the clock it holds at."""
+    session.pause_at(at)
+    session.start()
+    deadline = time.monotonic() + 60
+    while not session.paused and time.monotonic() < deadline:
+        time.sleep(0.005)
+    return float(session.now)
+
+
 def test_a_key_press_in_the_headless_view_becomes_the_operators_action() -> None:
     from visual.render import Renderer, pygame
     from visual.training import TrainingApp
@@ -277,12 +287,7 @@ def test_a_key_press_in_the_headless_view_becomes_the_operators_action() -> None
     try:
         app = TrainingApp(session, Renderer((1100, 700)))
         # Let the clock run past pump-3's breakdown at 6 h, then hold it.
-        session.pause_at(7.0)
-        session.start()
-        deadline = time.monotonic() + 60
-        while not session.paused and time.monotonic() < deadline:
-            time.sleep(0.005)
-        held = session.now
+        held = hold_at(session, 7.0)
         assert session.paused and 7.0 <= held <= 7.0 + sc.drill.tick  # type: ignore[union-attr]
         app.refresh()
         app.draw()

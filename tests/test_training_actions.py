@@ -10,7 +10,6 @@ import ast
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -18,6 +17,7 @@ import pytest
 os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
 
 from tests.conftest import FIXTURES, ROOT  # noqa: E402
+from tests.test_training import hold_at  # noqa: E402
 from twin.model import events as E  # noqa: E402
 from twin.model.actions import PlaceOrder  # noqa: E402
 from twin.model.drill import OperatorCommand  # noqa: E402
@@ -89,12 +89,7 @@ def test_r_on_a_vehicle_under_way_in_the_view_reroutes_it() -> None:
     pygame.display.init()
     try:
         app = TrainingApp(session, Renderer((1100, 700)))
-        session.pause_at(24.8)
-        session.start()
-        deadline = time.monotonic() + 60
-        while not session.paused and time.monotonic() < deadline:
-            time.sleep(0.005)
-        held = session.now
+        held = hold_at(session, 24.8)
         assert session.paused and 24.8 <= held < 25.0
         for _ in range(len(app.vehicle_ids)):
             if app.vehicle == "e-truck-1":

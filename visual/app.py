@@ -147,6 +147,12 @@ def run_window(scene: Scene, size: tuple[int, int] = (1100, 700), fps: int = 30)
     screen = pygame.display.set_mode(size)
     pygame.display.set_caption(f"LEMS Twin: {scene.scenario.name}")
     app = ViewApp(scene, Renderer(size, screen))
+    frame_loop(app, fps)
+    pygame.quit()
+
+
+def frame_loop(app: ViewApp, fps: int) -> None:  # pragma: no cover - needs a display
+    """Handle input, advance and draw at ``fps`` until the window is closed (the view and drills)."""
     clock = pygame.time.Clock()
     while app.running:
         for event in pygame.event.get():
@@ -154,4 +160,3 @@ def run_window(scene: Scene, size: tuple[int, int] = (1100, 700), fps: int = 30)
         app.advance(clock.tick(fps) / 1000.0)
         app.draw()
         pygame.display.flip()
-    pygame.quit()

@@ -26,7 +26,7 @@ from twin.kpi import events_frame
 from twin.model.drill import OperatorCommand
 from twin.model.events import EventLog
 from twin.training import OperatorSession
-from visual.app import ViewApp
+from visual.app import ViewApp, frame_loop
 from visual.render import Renderer, pygame
 from visual.scene import Scene
 
@@ -194,13 +194,7 @@ def run_training_window(session: OperatorSession, size: tuple[int, int] = (1100,
         pygame.display.set_caption(f"LEMS Twin drill: {session.scenario.drill.title if session.scenario.drill else ''}")
         app = TrainingApp(session, Renderer(size, screen))
         session.start()
-        clock = pygame.time.Clock()
-        while app.running:
-            for event in pygame.event.get():
-                app.handle(event)
-            app.advance(clock.tick(fps) / 1000.0)
-            app.draw()
-            pygame.display.flip()
+        frame_loop(app, fps)
     finally:
         session.hurry()
         session.pause(False)
