@@ -209,6 +209,10 @@ def compute_kpis(df: pd.DataFrame, params: SkuParameters, window: KpiWindow) -> 
         holding_cost = float((integ["on_hand_h"] * holding).sum() / HOURS_PER_DAY)
         backorder_total = float((integ["backorder_h"] * backorder_cost).sum() / HOURS_PER_DAY)
     lost_cost = float((lost_rows["qty"].to_numpy() * cost_of(lost_rows, unit_cost)).sum())  # default lost-sale cost
+    # Reservations a count released (the shelf did not hold them) count as a short pick's shortfall
+    # does: back on backorder (the backorder levels above), or, for lost-sale items, lost here.
+    released_lost = df[in_window & (kind == "ReservationReleased") & (info == "lost")]
+    lost_cost += float((released_lost["qty"].to_numpy() * cost_of(released_lost, unit_cost)).sum())
     shortage_cost = backorder_total + lost_cost
 
     pos = df[in_window & (kind == "PurchaseOrderPlaced")]

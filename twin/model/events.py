@@ -85,6 +85,7 @@ __all__ = [
     "Expired",
     "Returned",
     "StockCounted",
+    "ReservationReleased",
     "DisruptionStarted",
     "DisruptionEnded",
     "ActionRejected",
@@ -278,6 +279,20 @@ class StockCounted(NamedTuple):
     duration: float
 
 
+class ReservationReleased(NamedTuple):
+    """Units reserved for an order's pick that the shelf no longer holds (a cycle count found less
+    than is reserved) are released from the lot: the order waits for them again on backorder, or,
+    for an item sold as lost sales (``lost``), the units are lost and the order closes without them."""
+
+    t: float
+    order: int
+    location: str
+    item: str
+    lot: int
+    qty: float
+    lost: bool
+
+
 class DisruptionStarted(NamedTuple):
     t: float
     kind: str
@@ -312,6 +327,7 @@ Event = (
     | Expired
     | Returned
     | StockCounted
+    | ReservationReleased
     | DisruptionStarted
     | DisruptionEnded
     | ActionRejected
@@ -376,6 +392,7 @@ EVENT_TYPES: dict[str, type] = {
         Expired,
         Returned,
         StockCounted,
+        ReservationReleased,
         DisruptionStarted,
         DisruptionEnded,
         ActionRejected,
@@ -483,6 +500,11 @@ def event_rows(seq: int, ev: Any, lot_qty: dict[tuple[str, str, int], float]) ->
     elif kind == "StockCounted":
         d = ev.counted - ev.book
         yield (seq, t, kind, -1, ev.item, ev.location, -1, ev.counted, d, 0.0, 0.0, 0.0, f"book={ev.book:g}")
+    elif kind == "ReservationReleased":
+        # As a short pick's shortfall: the reservation goes, the units go back on backorder (or are lost).
+        d_bo = 0.0 if ev.lost else ev.qty
+        yield (seq, t, kind, ev.order, ev.item, ev.location, ev.lot, ev.qty, 0.0, -ev.qty, d_bo, 0.0,
+               "lost" if ev.lost else "backordered")
     elif kind in ("DisruptionStarted", "DisruptionEnded"):
         yield (seq, t, kind, -1, "", "", -1, 0.0, 0.0, 0.0, 0.0, 0.0, f"{ev.kind}:{ev.target}")
     elif kind == "ActionRejected":

@@ -23,7 +23,8 @@ from twin.model.maintenance_state import MaintenanceState
 from twin.model.production_state import HANDLERS as _PRODUCTION_HANDLERS
 from twin.model.production_state import ProductionState
 
-__all__ = ["Lot", "Sku", "PurchaseOrder", "State", "apply", "ReducerError"]
+__all__ = ["Lot", "Sku", "PurchaseOrder", "State", "apply", "apply_order_line", "apply_line_shipped",
+           "ReducerError", "count_takes"]
 
 
 class ReducerError(ValueError):
@@ -158,12 +159,16 @@ class State:
     production: ProductionState = field(default_factory=ProductionState)  # production work orders
     fleet: FleetState = field(default_factory=FleetState)  # consignments, trips, closed roads
     alerts: list[Any] = field(default_factory=list)  # DiscrepancyRaised, oldest first (live twin)
+    # The same SKUs by location, then item: the reducers of the events every order line makes look
+    # their SKU up here (two lookups by string cost less than building and hashing a tuple key).
+    at: dict[str, dict[str, Sku]] = field(default_factory=dict)
 
     @classmethod
     def empty(cls, skus: Iterable[tuple[str, str]]) -> State:
         state = cls()
+        at = state.at
         for item, location in skus:
-            state.skus[(item, location)] = Sku(item, location)
+            state.skus[(item, location)] = at.setdefault(location, {})[item] = Sku(item, location)
         return state
 
     def sku(self, item: str, location: str) -> Sku:
@@ -180,20 +185,23 @@ def _sku(state: State, item: str, location: str) -> Sku:
         raise ReducerError(f"unknown item {item!r} at location {location!r}") from None
 
 
+_NONE_HERE: dict[str, Sku] = {}  # the SKUs of a location that has none (``_sku`` then says which is unknown)
+
+
 def _order_placed(state: State, e: ev.OrderPlaced) -> None:
     # Events are unpacked rather than read field by field: a NamedTuple field is a descriptor
     # lookup, and the reducer reads millions of events in a run.
     t, order, loc, _, lines = e
-    skus = state.skus
+    here = state.at.get(loc, _NONE_HERE)
     if len(lines) == 1:  # one line (most orders)
         item, total = lines[0]
-        sku = skus.get((item, loc)) or _sku(state, item, loc)
+        sku = here.get(item) or _sku(state, item, loc)
         sku.demand += total
         state.orders[order] = [t, 0.0 + total]  # the float total the loop below would give
         return
     total = 0.0
     for item, qty in lines:
-        sku = skus.get((item, loc)) or _sku(state, item, loc)
+        sku = here.get(item) or _sku(state, item, loc)
         sku.demand += qty
         total += qty
     state.orders[order] = [t, total]
@@ -201,9 +209,9 @@ def _order_placed(state: State, e: ev.OrderPlaced) -> None:
 
 def _allocated(state: State, e: ev.Allocated) -> None:
     _, order_id, loc, picks, backordered, lost, backlog = e
-    skus = state.skus
+    skus = state.at.get(loc, _NONE_HERE)
     for item, lot_id, qty in picks:
-        sku = skus.get((item, loc)) or _sku(state, item, loc)
+        sku = skus.get(item) or _sku(state, item, loc)
         for lot in sku.lots:
             if lot.id == lot_id:
                 lot.reserved += qty
@@ -214,13 +222,13 @@ def _allocated(state: State, e: ev.Allocated) -> None:
         if backlog:
             _serve_backlog(sku, order_id, qty)
     for item, qty in backordered:
-        sku = skus.get((item, loc)) or _sku(state, item, loc)
+        sku = skus.get(item) or _sku(state, item, loc)
         sku.backorder += qty
         sku.backlog.append([order_id, qty])
     if lost:
         order = state.orders.get(order_id)
         for item, qty in lost:
-            sku = skus.get((item, loc)) or _sku(state, item, loc)
+            sku = skus.get(item) or _sku(state, item, loc)
             sku.lost += qty
             if order is not None:
                 order[1] -= qty
@@ -250,9 +258,9 @@ def _serve_backlog(sku: Sku, order: int, qty: float) -> None:
 
 def _picked(state: State, e: ev.Picked) -> None:
     _, order, loc, picks = e
-    skus = state.skus
+    skus = state.at.get(loc, _NONE_HERE)
     for item, lot_id, alloc, qty, scanned in picks:
-        sku = skus.get((item, loc)) or _sku(state, item, loc)
+        sku = skus.get(item) or _sku(state, item, loc)
         for lot in sku.lots:  # sku.find_lot(lot_id), inline
             if lot.id == lot_id:
                 break
@@ -402,20 +410,29 @@ def _returned(state: State, e: ev.Returned) -> None:
     sku.held_lots[e.lot] = Lot(e.lot, e.qty, e.expiry, e.t, "quality_hold")
 
 
+def count_takes(sku: Sku, missing: float) -> list[tuple[Lot, float]]:
+    """The lots a count that finds ``missing`` units fewer than the book takes them from, with how
+    many from each: the latest-expiring stock first. What ``_counted`` books; the simulation reads
+    it beforehand to release the reservations the count leaves a lot without."""
+    out: list[tuple[Lot, float]] = []
+    need = missing
+    for lot in reversed(sku.lots):
+        step = min(lot.qty, need)
+        out.append((lot, step))
+        need -= step
+        if need <= 1e-9:
+            break
+    return out
+
+
 def _counted(state: State, e: ev.StockCounted) -> None:
     sku = _sku(state, e.item, e.location)
     delta = e.counted - e.book
     if delta < 0:
-        # The missing units leave the book from the latest-expiring stock first.
-        need = -delta
-        for lot in reversed(list(sku.lots)):
-            step = min(lot.qty, need)
+        for lot, step in count_takes(sku, -delta):
             lot.qty -= step
-            need -= step
             if lot.qty <= 1e-9 and lot.reserved <= 1e-9:
                 sku.remove_lot(lot)
-            if need <= 1e-9:
-                break
     elif delta > 0:
         if sku.lots:
             sku.lots[-1].qty += delta
@@ -425,6 +442,33 @@ def _counted(state: State, e: ev.StockCounted) -> None:
             sku.add_lot(lot)
     sku.on_hand += delta
     sku.phantom = 0.0
+
+
+def _reservation_released(state: State, e: ev.ReservationReleased) -> None:
+    _, order_id, loc, item, lot_id, qty, lost = e
+    sku = _sku(state, item, loc)
+    for lot in sku.lots:
+        if lot.id == lot_id:
+            break
+    else:
+        raise ReducerError(f"lot {lot_id} is not available at {item}@{loc}")
+    if lot.reserved < qty - 1e-9:
+        raise ReducerError(f"lot {lot_id} of {item}@{loc} has {lot.reserved:g} reserved, "
+                           f"less than the {qty:g} released for order {order_id}")
+    lot.reserved -= qty
+    sku.reserved -= qty
+    if lot.qty <= 1e-9 and lot.reserved <= 1e-9:
+        sku.remove_lot(lot)
+    if not lost:
+        sku.backorder += qty
+        sku.backlog.append([order_id, qty])
+        return
+    sku.lost += qty
+    order = state.orders.get(order_id)
+    if order is not None:
+        order[1] -= qty
+        if order[1] <= 1e-9:
+            del state.orders[order_id]
 
 
 def _disruption_started(state: State, e: ev.DisruptionStarted) -> None:
@@ -452,6 +496,7 @@ HANDLERS: dict[type, Callable[[State, Any], None]] = {
     ev.Expired: _expired,
     ev.Returned: _returned,
     ev.StockCounted: _counted,
+    ev.ReservationReleased: _reservation_released,
     ev.DisruptionStarted: _disruption_started,
     ev.DisruptionEnded: _disruption_ended,
     ev.ActionRejected: _rejected,
@@ -467,3 +512,69 @@ def apply(state: State, event: Any) -> None:
     """Apply one event to the state: the only place state changes."""
     state.clock = event.t
     HANDLERS[type(event)](state, event)
+
+
+# -- the events of one order line, two at a time ---------------------------------------------------
+# Most of a warehouse run's events come in pairs of the same instant: an order of one line and its
+# allocation from one lot, then that line picked in full and shipped. These apply a pair with one
+# look-up of the SKU and lot: exactly what ``apply`` of the first event then the second does (the
+# tests hold them equal), for the simulation's hot path. A pair that is not of that shape is
+# applied event by event.
+
+
+def apply_order_line(state: State, placed: ev.OrderPlaced, allocated: ev.Allocated) -> None:
+    """``apply(state, placed)`` then ``apply(state, allocated)`` for the pair this is for: an order
+    of one line and, at the same instant, its allocation whole from one lot (nothing backordered or
+    lost, not from the backlog). The caller builds the pair so; the shape is not checked again
+    (a check costs as much here as the rest of the work), except that a pair with more than one
+    line or pick raises ``ValueError``."""
+    t, order, loc, _, lines = placed
+    ((item, total),) = lines
+    ((_, lot_id, qty),) = allocated[3]
+    try:
+        sku = state.at[loc][item]
+    except KeyError:
+        sku = _sku(state, item, loc)
+    sku.demand += total  # as ``_order_placed``
+    state.orders[order] = [t, 0.0 + total]
+    for lot in sku.lots:  # as ``_allocated``
+        if lot.id == lot_id:
+            lot.reserved += qty
+            break
+    else:
+        raise ReducerError(f"lot {lot_id} of {item}@{loc} is not available to allocate")
+    sku.reserved += qty
+    state.clock = t
+
+
+def apply_line_shipped(state: State, picked: ev.Picked, shipped: ev.Shipped) -> None:
+    """``apply(state, picked)`` then ``apply(state, shipped)`` for the pair this is for: one line
+    picked in full and scanned right and, at the same instant, shipped. As with
+    ``apply_order_line`` the caller builds the pair so; more than one line raises ``ValueError``."""
+    t, order, loc, picks = picked
+    ((item, lot_id, alloc, _, scanned),) = picks
+    ((_, sent),) = shipped[3]
+    try:
+        sku = state.at[loc][item]
+    except KeyError:
+        sku = _sku(state, item, loc)
+    for lot in sku.lots:  # as ``_picked``
+        if lot.id == lot_id:
+            break
+    else:
+        raise ReducerError(f"lot {lot_id} is not available at {item}@{loc}")
+    lot.reserved -= alloc
+    sku.reserved -= alloc
+    if 0 < scanned < lot.qty:
+        lot.qty -= scanned
+        if lot.qty <= 1e-9 and lot.reserved <= 1e-9:
+            sku.remove_lot(lot)
+        sku.on_hand -= scanned
+    else:
+        sku.take_from(lot if scanned > 0 else None, scanned)
+    open_ = state.orders.get(order)  # as ``_shipped``
+    if open_ is not None:
+        open_[1] -= 0 + sent
+        if shipped[4]:
+            del state.orders[order]
+    state.clock = t

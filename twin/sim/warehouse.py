@@ -22,7 +22,7 @@ import simpy
 from twin.model import events as E
 from twin.model.durations import HOURS_PER_DAY
 from twin.model.site import Warehouse
-from twin.model.state import Sku
+from twin.model.state import Sku, apply_line_shipped, apply_order_line, count_takes
 from twin.sim.engine import Call
 from twin.sim.scanners import Scanner
 
@@ -51,6 +51,7 @@ class WarehouseOps:
         self.scanner = Scanner(spec.scanner, engine.streams.get("scanner", spec.id))
         self.ops_gen = engine.streams.get("warehouse", spec.id)
         self.skus = engine.state.skus
+        self._here = engine.state.at.get(spec.id, {})  # this warehouse's SKUs by item
         items = engine.layout.items
         self.lost_sale = {i for i, it in items.items() if it.unmet == "lost_sale"}
         self.shelf_life = {i: it.shelf_life for i, it in items.items()}
@@ -61,6 +62,7 @@ class WarehouseOps:
         self.sort_key = policy.sort_key
         self.pick_fixed = spec.pick_time_per_order
         self.pick_line = spec.pick_time_per_line
+        self._pick_one = self.pick_fixed + self.pick_line  # a pick of one line
         self.ship_time = spec.ship_time
         self._queue: list[Any] = env._queue  # SimPy's event heap
         self._eid = env._eid.__next__  # SimPy's event numbering
@@ -72,8 +74,6 @@ class WarehouseOps:
         self._plain_emit = engine.plain_emit
         self._append = engine.log.events.append
         self._state = engine.state
-        handlers = engine._handlers
-        self._reduce = (handlers[_OrderPlaced], handlers[_Allocated], handlers[_Picked], handlers[_Shipped])
         # (item, lot, qty) -> the lines of Allocated, Picked and Shipped for an order of one line of
         # qty taken whole from that lot and picked as booked. Event tuples are immutable, so the
         # many lines alike (a lot serves hundreds of lines of the same size) share them: less memory
@@ -115,31 +115,19 @@ class WarehouseOps:
         return out
 
     def place_order(self, customer: str, lines: tuple[tuple[str, float], ...]) -> None:
-        engine = self.engine
         t = self.env._now  # type: ignore[attr-defined]
         order = self._next_order()
         loc = self.id
         placed = _new(_OrderPlaced, (t, order, loc, customer, lines))
-        # While the engine's emit is its own (nothing watches the events), do what it does inline:
-        # record the event, set the clock, apply it with its reducer. Most events of a run come
-        # through here and ``_pick_done``.
-        direct = engine.emit is self._plain_emit
-        state = self._state
-        if direct:
-            self._append(placed)
-            state.clock = t
-            self._reduce[0](state, placed)
-        else:
-            engine.emit(placed)
-        if customer in self._fleet_nodes:
-            self._fleet.register_order(order, customer, t)
-        picks: tuple[tuple[str, int, float], ...] | None = None
-        alike = None
-        if len(lines) == 1 and self.fefo:
-            # One line (most orders), FEFO: take it all from the first lot that may give any, if it
-            # holds enough (what ``allocate`` would do); else the general way below.
-            item, qty = lines[0]
-            sku = self.skus[(item, loc)]
+        engine = self.engine
+        if len(lines) == 1 and self.fefo and engine.emit is self._plain_emit and customer not in self._fleet_nodes:
+            # Most orders: one line, FEFO, the engine's emit its own (nothing watches the events)
+            # and no vehicle to book. Take the line whole from the first lot that may give any, if
+            # it holds enough (what ``allocate`` would do); record ``OrderPlaced`` and ``Allocated``
+            # and apply them as a pair (``apply_order_line``: what the engine's emit does, event by
+            # event); hand the pick to a free picker or queue it. Else the general way below.
+            ((item, qty),) = lines
+            sku = self._here[item]
             if type(qty) is float and qty > 0 and sku.on_hand - sku.reserved >= qty:
                 for lot in sku.lots:
                     free = lot.qty - lot.reserved
@@ -153,31 +141,48 @@ class WarehouseOps:
                                 ((item, lot.id, qty),), ((item, lot.id, qty, qty, qty),), ((item, qty),))
                         picks = alike[0]
                         allocated = _new(_Allocated, (t, order, loc, picks, (), (), False))
-                        if direct:
-                            self._append(allocated)
-                            state.clock = t
-                            self._reduce[1](state, allocated)
+                        append = self._append
+                        append(placed)
+                        append(allocated)
+                        apply_order_line(self._state, placed, allocated)
+                        if not self._waiting and self._picking < self.pickers and self._on_granted is self._start:
+                            # A picker is free and nobody waits: the grant would be processed now and
+                            # do nothing but schedule the end of the pick (``_pick_start``), so
+                            # schedule it now.
+                            self._picking += 1
+                            heappush(self._queue, (t + self._pick_one, _NORMAL, self._eid(),
+                                                   Call(self._on_picked, order, picks, alike)))
                         else:
-                            engine.emit(allocated)
+                            self._hand_over(Call(self._on_granted, order, picks, alike))
+                        if engine.policies.continuous:
+                            engine.policies.after_demand(loc, lines)
+                        return
                     break
-        if picks is None:
-            picks = self._allocate_order(t, order, lines)
+        engine.emit(placed)
+        if customer in self._fleet_nodes:
+            self._fleet.register_order(order, customer, t)
+        picks = self._allocate_order(t, order, lines)
         if picks:
-            on_granted = self._on_granted
-            if not self._waiting and self._picking < self.pickers:
-                self._picking += 1
-                if on_granted is self._start:
-                    # A picker is free and nobody waits: the grant would be processed now and do
-                    # nothing but schedule the end of the pick (``_pick_start``), so schedule it now.
-                    heappush(self._queue, (t + (self.pick_fixed + self.pick_line * len(picks)),
-                                           _NORMAL, self._eid(), Call(self._on_picked, order, picks, alike)))
-                else:
-                    engine.schedule_now((t, _NORMAL, self._eid(), Call(on_granted, order, picks, alike)))
-            else:
-                self._request(Call(on_granted, order, picks, alike))
+            self._hand_over(Call(self._on_granted, order, picks, None))
         runner = engine.policies
         if runner.continuous:
             runner.after_demand(loc, lines)
+
+    def _hand_over(self, call: Call) -> None:
+        """Give a pick to a picker (``call.fn`` is the grant): at once if one is free and nobody
+        waits, else into the queue."""
+        if not self._waiting and self._picking < self.pickers:
+            self._picking += 1
+            if call.fn is self._start:
+                # The grant would be processed now and do nothing but schedule the end of the
+                # pick (``_pick_start``), so schedule it now.
+                call.fn = self._on_picked
+                heappush(self._queue, (self.env._now + (self.pick_fixed + self.pick_line * len(call.b)),  # type: ignore[attr-defined]
+                                       _NORMAL, self._eid(), call))
+            else:
+                self.engine.schedule_now((self.env._now, _NORMAL, self._eid(), call))  # type: ignore[attr-defined]
+        else:
+            self._request(call)
 
     def _allocate_order(self, t: float, order: int, lines: tuple[tuple[str, float], ...]) -> tuple[Any, ...]:
         """Allocate an order's lines, emit ``Allocated`` and return the picks."""
@@ -245,12 +250,12 @@ class WarehouseOps:
         order = call.a
         picks = call.b
         loc = self.id
-        if len(picks) == 1 and self.scanner.perfect:
-            item, lot, alloc = picks[0]
-            if self.skus[(item, loc)].phantom == 0:
-                # One line picked in full and scanned right (most picks): the general way, inline,
-                # with the engine's emit inline too while it is its own (see ``place_order``).
-                engine = self.engine
+        if len(picks) == 1 and self.scanner.perfect and self.ship_time <= 0 and self.engine.emit is self._plain_emit:
+            ((item, lot, alloc),) = picks
+            if self._here[item].phantom == 0:
+                # One line picked in full, scanned right and shipped at once, nothing watching the
+                # events (most picks): record ``Picked`` and ``Shipped`` and apply them as a pair
+                # (``apply_line_shipped``: what the engine's emit does, event by event).
                 alike = call.c
                 if alike is not None:
                     _, picked, out = alike
@@ -259,32 +264,18 @@ class WarehouseOps:
                     out = ((item, alloc),)
                 state = self._state
                 event = _new(_Picked, (t, order, loc, picked))
-                direct = engine.emit is self._plain_emit
-                if direct:
-                    self._append(event)
-                    state.clock = t
-                    self._reduce[2](state, event)
-                else:
-                    engine.emit(event)
+                open_ = state.orders.get(order)  # (``Picked`` leaves the open orders as they are)
+                shipped = _new(_Shipped, (t, order, loc, out, open_ is not None and open_[1] - (0 + alloc) <= 1e-9))
+                append = self._append
+                append(event)
+                append(shipped)
+                apply_line_shipped(state, event, shipped)
                 self._picking -= 1
                 if self._waiting:
                     # Release the picker to the next pick as an event now; with nobody waiting,
                     # that event would find nothing to do (a pick asked for later finds the
                     # picker free), so there is none.
-                    engine.schedule_now((t, _NORMAL, self._eid(), self._released))
-                if self.ship_time > 0:
-                    ship = Call(self._ship_later, order, out)
-                    heappush(self._queue, (t + self.ship_time, _NORMAL, self._eid(), ship))
-                    return
-                open_ = state.orders.get(order)
-                complete = open_ is not None and open_[1] - (0 + alloc) <= 1e-9
-                shipped = _new(_Shipped, (t, order, loc, out, complete))
-                if direct:
-                    self._append(shipped)
-                    state.clock = t
-                    self._reduce[3](state, shipped)
-                else:
-                    engine.emit(shipped)
+                    self.engine.schedule_now((t, _NORMAL, self._eid(), self._released))
                 if self._fleet_orders and order in self._fleet_orders:
                     self._fleet.shipped(order, loc, out)
                 if self.return_rate:
@@ -309,6 +300,8 @@ class WarehouseOps:
     def _picked(self, t: float, order: int, picks: tuple[tuple[str, int, float], ...]) -> Any:
         """Emit ``Picked`` for the general case; returns the lines to ship and the picked lines if
         any came up short (else False)."""
+        if not picks:  # every line was released by a count (``_release_surplus``): nothing to pick
+            return (), False
         loc = self.id
         skus = self.skus
         record = self.scanner.record
@@ -485,6 +478,74 @@ class WarehouseOps:
             yield self.env.timeout(duration)
             book = sku.on_hand
             counted = max(book - sku.phantom, 0.0)
+            # Reservations the count leaves a lot without are released as it is booked (just before,
+            # so reserved never exceeds the book).
+            released = counted < book and sku.reserved > 1e-9 and self._release_surplus(sku, book - counted)
             self.engine.emit(E.StockCounted(self.env.now, item, self.id, book, counted, duration))
-            if counted > book:
+            if counted > book or released:
                 self.serve_backlog(sku)
+
+    # -- reservations a count finds missing ------------------------------------------------------
+
+    def _release_surplus(self, sku: Sku, missing: float) -> bool:
+        """A count is about to find ``missing`` units fewer than the book: release the reservations
+        it leaves a lot without from the pending picks that hold them, newest order first
+        (``ReservationReleased``: back on backorder, or lost), so those picks go out with what the
+        shelf holds. True when units went back on backorder."""
+        over = {lot.id: lot.reserved - (lot.qty - step) for lot, step in count_takes(sku, missing)
+                if lot.reserved > lot.qty - step + 1e-9}
+        if not over:
+            return False
+        item = sku.item
+        loc = self.id
+        now = self.env.now
+        lost = item in self.lost_sale
+        holders = [(call, where) for call, where in self._pending_picks()
+                   if any(p[0] == item and p[1] in over for p in call.b)]
+        holders.sort(key=lambda h: h[0].a, reverse=True)  # newest order first (stable: deterministic)
+        released = False
+        for call, where in holders:
+            picks = list(call.b)
+            for k in range(len(picks) - 1, -1, -1):
+                it, lot, alloc = picks[k]
+                need = over.get(lot, 0.0) if it == item else 0.0
+                if need <= 1e-9:
+                    continue
+                step = alloc if alloc - need <= 1e-9 else need
+                self.engine.emit(E.ReservationReleased(now, call.a, loc, item, lot, step, lost))
+                released = True
+                over[lot] = need - step
+                if step == alloc:
+                    del picks[k]
+                else:
+                    picks[k] = (it, lot, alloc - step)
+            call.b = tuple(picks)
+            call.c = None  # the shared lines no longer match
+            if not picks:
+                if where == "waiting":
+                    self._waiting.remove(call)
+                elif where == "granted":
+                    call.fn = self._on_picked  # holds a picker: end at once, with nothing picked
+            if all(v <= 1e-9 for v in over.values()):
+                break
+        return released and not lost
+
+    def _pending_picks(self) -> list[tuple[Call, str]]:
+        """The picks not yet done here, each with where it is: ``waiting`` for a picker,
+        ``granted`` a picker (not yet started), ``started`` (its end is scheduled) or ``wave``
+        (a floor's wave picking holds it for its wave's tours)."""
+        out = [(call, "waiting") for call in self._waiting]
+        started = self._on_picked
+        granted = (self._on_granted, self._pick_start)
+        for entry in (*self.engine.due_now, *self._queue):
+            call = entry[3]
+            if type(call) is Call:
+                if call.fn == started:
+                    out.append((call, "started"))
+                elif call.fn in granted:
+                    out.append((call, "granted"))
+        picking = getattr(self._on_granted, "__self__", self)
+        if picking is not self:
+            out.extend((call, "wave") for call in getattr(picking, "held", ()))
+            out.extend((call, "wave") for tour in getattr(picking, "tours", ()) for call in tour)
+        return out
