@@ -231,13 +231,18 @@ class DemandProcess:
                 t = times[i]
                 now = env._now  # type: ignore[attr-defined]
                 if now < t < self._until:
-                    entry = (now + (t - now), _NORMAL, self._eid(), call)
-                    if due_now or not queue or queue[0] < entry:
-                        heappush(queue, entry)
+                    at = now + (t - now)
+                    # Its entry, (at, NORMAL, a new eid, call), comes after the head of the queue
+                    # exactly when the head is not later than ``at`` (an entry's priority is
+                    # URGENT or NORMAL, and the new eid is the largest).
+                    if due_now or not queue or queue[0][0] <= at:
+                        heappush(queue, (at, _NORMAL, self._eid(), call))
                         return
                     # Nothing is due before it: the engine's loop would take this entry off the
-                    # queue next and call this again at its time, so go there now.
-                    env._now = entry[0]  # type: ignore[attr-defined]
+                    # queue next and call this again at its time, so go there now (the eid it
+                    # would have taken is taken all the same).
+                    self._eid()
+                    env._now = at  # type: ignore[attr-defined]
                     continue
             self._advance()
             return

@@ -74,11 +74,12 @@ class WarehouseOps:
         self._plain_emit = engine.plain_emit
         self._append = engine.log.events.append
         self._state = engine.state
-        # (item, lot, qty) -> the lines of Allocated, Picked and Shipped for an order of one line of
-        # qty taken whole from that lot and picked as booked. Event tuples are immutable, so the
-        # many lines alike (a lot serves hundreds of lines of the same size) share them: less memory
-        # and allocation per line. (At most a few entries per lot received.)
-        self._lines_of: dict[tuple[str, int, float], tuple[Any, Any, Any]] = {}
+        # lot id -> the lines of Allocated, Picked and Shipped for an order of one line of qty taken
+        # whole from that lot and picked as booked, and that qty (the line size the lot served
+        # last). Event tuples are immutable, so the many lines alike (a lot serves hundreds of
+        # lines of the same size) share them: less memory and allocation per line. (One entry per
+        # lot received.)
+        self._lines_of: dict[int, tuple[Any, Any, Any, float]] = {}
         # Deliveries by vehicle (issue 5): orders of customers that are network nodes.
         self._fleet: Any = None
         self._fleet_nodes: frozenset[str] = frozenset()
@@ -134,11 +135,10 @@ class WarehouseOps:
                     if free <= 0 or (lot.expiry is not None and lot.expiry <= t):
                         continue
                     if free >= qty:
-                        key = (item, lot.id, qty)
-                        alike = self._lines_of.get(key)
-                        if alike is None:
-                            alike = self._lines_of[key] = (
-                                ((item, lot.id, qty),), ((item, lot.id, qty, qty, qty),), ((item, qty),))
+                        alike = self._lines_of.get(lot.id)
+                        if alike is None or alike[3] != qty:
+                            alike = self._lines_of[lot.id] = (
+                                ((item, lot.id, qty),), ((item, lot.id, qty, qty, qty),), ((item, qty),), qty)
                         picks = alike[0]
                         allocated = _new(_Allocated, (t, order, loc, picks, (), (), False))
                         append = self._append
@@ -258,7 +258,7 @@ class WarehouseOps:
                 # (``apply_line_shipped``: what the engine's emit does, event by event).
                 alike = call.c
                 if alike is not None:
-                    _, picked, out = alike
+                    _, picked, out, _ = alike
                 else:
                     picked = ((item, lot, alloc, alloc, alloc),)
                     out = ((item, alloc),)
