@@ -565,16 +565,16 @@ def apply_line_shipped(state: State, picked: ev.Picked, shipped: ev.Shipped) -> 
         raise ReducerError(f"lot {lot_id} is not available at {item}@{loc}")
     lot.reserved -= alloc
     sku.reserved -= alloc
-    if 0 < scanned < lot.qty:
+    if 0.0 < scanned < lot.qty:
         lot.qty -= scanned
         if lot.qty <= 1e-9 and lot.reserved <= 1e-9:
             sku.remove_lot(lot)
         sku.on_hand -= scanned
     else:
-        sku.take_from(lot if scanned > 0 else None, scanned)
+        sku.take_from(lot if scanned > 0.0 else None, scanned)
     open_ = state.orders.get(order)  # as ``_shipped``
     if open_ is not None:
-        open_[1] -= 0 + sent
+        open_[1] -= sent  # (a float: what sum() of one line gives)
         if shipped[4]:
             del state.orders[order]
     state.clock = t

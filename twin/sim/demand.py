@@ -55,6 +55,7 @@ class DemandProcess:
         self._line_size = np.array([float(s.line_size) for s in self.streams])
         self._env = engine.env
         self._due_now = engine.due_now  # the engine's calls due now (see Engine.due_now)
+        self._lane = engine.lane  # and its calls due later in time order (see Engine.lane)
         self._queue: list[Any] = engine.env._queue  # SimPy's event heap
         self._eid = engine.env._eid.__next__  # SimPy's event numbering
 
@@ -219,6 +220,7 @@ class DemandProcess:
         env = self._env
         queue = self._queue
         due_now = self._due_now
+        lane = self._lane
         while True:
             i = self._i
             loc, customer, lines = self._pays[i]
@@ -233,9 +235,9 @@ class DemandProcess:
                 if now < t < self._until:
                     at = now + (t - now)
                     # Its entry, (at, NORMAL, a new eid, call), comes after the head of the queue
-                    # exactly when the head is not later than ``at`` (an entry's priority is
-                    # URGENT or NORMAL, and the new eid is the largest).
-                    if due_now or not queue or queue[0][0] <= at:
+                    # (or of the engine's lane) exactly when that head is not later than ``at``
+                    # (an entry's priority is URGENT or NORMAL, and the new eid is the largest).
+                    if due_now or not queue or queue[0][0] <= at or (lane and lane[0][0] <= at):
                         heappush(queue, (at, _NORMAL, self._eid(), call))
                         return
                     # Nothing is due before it: the engine's loop would take this entry off the

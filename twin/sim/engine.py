@@ -92,6 +92,12 @@ class Engine:
         # appends to ``due_now`` instead, which the loop merges with the heap by the same key (a
         # deque costs less than a heap push and pop for what goes to the top of the heap anyway).
         self.due_now: deque[tuple[float, int, int, Any]] = deque()
+        # Calls due later at normal priority that came in time order, ``(t, NORMAL, eid, call)``:
+        # the ends of picks (see ``WarehouseOps._end_pick``). An entry goes here when it is not
+        # earlier than the last one here, else on the heap; the loop takes whichever of the heap,
+        # this lane and ``due_now`` comes first by the same key. (SimPy's heap holds the deliveries
+        # under way, days ahead: a pick's end would otherwise sift through them twice.)
+        self.lane: deque[tuple[float, int, int, Any]] = deque()
         self.schedule_now: Any = partial(heappush, self.env._queue)
         self.state = State.empty(self.layout.skus)
         self.log = EventLog()
@@ -210,8 +216,11 @@ class Engine:
                 self._run_until(until)
         finally:
             self.schedule_now = heap_now
-            while self.due_now:  # only if the run failed: leave the queue as SimPy would have it
-                heappush(self.env._queue, self.due_now.popleft())  # type: ignore[misc]
+            # Leave the queue as SimPy would have it (``due_now`` holds something only if the run
+            # failed).
+            for pending in (self.due_now, self.lane):
+                while pending:
+                    heappush(self.env._queue, pending.popleft())  # type: ignore[misc]
         return RunOutput(self.replication, self.log, self.state, until, counter.count, self.start)
 
     def _run_until(self, until: float) -> None:
@@ -232,9 +241,25 @@ class Engine:
         queue: list[Any] = env._queue
         due_now = self.due_now
         take_due = due_now.popleft
+        lane = self.lane
+        take_lane = lane.popleft
         call = Call
         event: Any
         while True:
+            if lane:
+                first = lane[0]
+                head = queue[0]
+                if first[0] < head[0] or (first[0] == head[0] and first < head):
+                    # The lane's first call comes before anything in the heap.
+                    if due_now and due_now[0] < first:
+                        event = take_due()[3]
+                        event.fn(event)
+                        continue
+                    take_lane()
+                    env._now = first[0]  # type: ignore[attr-defined]
+                    event = first[3]
+                    event.fn(event)
+                    continue
             if due_now and due_now[0] < queue[0]:
                 # Due now, before anything in the heap: env.now is already its time.
                 event = take_due()[3]

@@ -66,6 +66,7 @@ class WarehouseOps:
         self.ship_time = spec.ship_time
         self._queue: list[Any] = env._queue  # SimPy's event heap
         self._eid = env._eid.__next__  # SimPy's event numbering
+        self._lane = engine.lane  # calls due later in time order (see ``_end_pick``)
         self._next_order = engine.id_counter("order")
         self._released = Call(self._picker_released)
         self._on_granted = self._start = self._pick_start
@@ -129,10 +130,12 @@ class WarehouseOps:
             # event); hand the pick to a free picker or queue it. Else the general way below.
             ((item, qty),) = lines
             sku = self._here[item]
-            if type(qty) is float and qty > 0 and sku.on_hand - sku.reserved >= qty:
+            # (Floats are compared with float literals: a float compared with an int takes the
+            # interpreter's slow path.)
+            if type(qty) is float and qty > 0.0 and sku.on_hand - sku.reserved >= qty:
                 for lot in sku.lots:
                     free = lot.qty - lot.reserved
-                    if free <= 0 or (lot.expiry is not None and lot.expiry <= t):
+                    if free <= 0.0 or (lot.expiry is not None and lot.expiry <= t):
                         continue
                     if free >= qty:
                         alike = self._lines_of.get(lot.id)
@@ -150,8 +153,13 @@ class WarehouseOps:
                             # do nothing but schedule the end of the pick (``_pick_start``), so
                             # schedule it now.
                             self._picking += 1
-                            heappush(self._queue, (t + self._pick_one, _NORMAL, self._eid(),
-                                                   Call(self._on_picked, order, picks, alike)))
+                            at = t + self._pick_one
+                            end = Call(self._on_picked, order, picks, alike)
+                            lane = self._lane  # as ``_end_pick``
+                            if not lane or lane[-1][0] <= at:
+                                lane.append((at, _NORMAL, self._eid(), end))
+                            else:
+                                heappush(self._queue, (at, _NORMAL, self._eid(), end))
                         else:
                             self._hand_over(Call(self._on_granted, order, picks, alike))
                         if engine.policies.continuous:
@@ -176,9 +184,7 @@ class WarehouseOps:
             if call.fn is self._start:
                 # The grant would be processed now and do nothing but schedule the end of the
                 # pick (``_pick_start``), so schedule it now.
-                call.fn = self._on_picked
-                heappush(self._queue, (self.env._now + (self.pick_fixed + self.pick_line * len(call.b)),  # type: ignore[attr-defined]
-                                       _NORMAL, self._eid(), call))
+                self._end_pick(call)
             else:
                 self.engine.schedule_now((self.env._now, _NORMAL, self._eid(), call))  # type: ignore[attr-defined]
         else:
@@ -225,9 +231,7 @@ class WarehouseOps:
         """A picker takes a pick now: the grant is processed as an event now (``_pick_start``), or,
         when that is all the grant would do, the end of the pick is scheduled right away."""
         if call.fn is self._start:
-            call.fn = self._on_picked
-            heappush(self._queue, (self.env._now + (self.pick_fixed + self.pick_line * len(call.b)),  # type: ignore[attr-defined]
-                                   _NORMAL, self._eid(), call))
+            self._end_pick(call)
         else:
             self.engine.schedule_now((self.env._now, _NORMAL, self._eid(), call))  # type: ignore[attr-defined]
 
@@ -241,9 +245,20 @@ class WarehouseOps:
             self._grant(waiting.popleft())
 
     def _pick_start(self, call: Call) -> None:
+        self._end_pick(call)
+
+    def _end_pick(self, call: Call) -> None:
+        """Schedule the end of a pick started now: in the engine's lane if it is not earlier than
+        the lane's last call (an entry's key is (time, NORMAL, a new eid): later than the last
+        exactly when its time is not earlier), else on the heap. Either way it is processed where
+        SimPy would process it."""
         call.fn = self._on_picked
-        heappush(self._queue, (self.env._now + (self.pick_fixed + self.pick_line * len(call.b)),  # type: ignore[attr-defined]
-                               _NORMAL, self._eid(), call))
+        at = self.env._now + (self.pick_fixed + self.pick_line * len(call.b))  # type: ignore[attr-defined]
+        lane = self._lane
+        if not lane or lane[-1][0] <= at:
+            lane.append((at, _NORMAL, self._eid(), call))
+        else:
+            heappush(self._queue, (at, _NORMAL, self._eid(), call))
 
     def _pick_done(self, call: Call) -> None:
         t = self.env._now  # type: ignore[attr-defined]
@@ -252,7 +267,7 @@ class WarehouseOps:
         loc = self.id
         if len(picks) == 1 and self.scanner.perfect and self.ship_time <= 0 and self.engine.emit is self._plain_emit:
             ((item, lot, alloc),) = picks
-            if self._here[item].phantom == 0:
+            if self._here[item].phantom == 0.0:
                 # One line picked in full, scanned right and shipped at once, nothing watching the
                 # events (most picks): record ``Picked`` and ``Shipped`` and apply them as a pair
                 # (``apply_line_shipped``: what the engine's emit does, event by event).
@@ -265,7 +280,7 @@ class WarehouseOps:
                 state = self._state
                 event = _new(_Picked, (t, order, loc, picked))
                 open_ = state.orders.get(order)  # (``Picked`` leaves the open orders as they are)
-                shipped = _new(_Shipped, (t, order, loc, out, open_ is not None and open_[1] - (0 + alloc) <= 1e-9))
+                shipped = _new(_Shipped, (t, order, loc, out, open_ is not None and open_[1] - alloc <= 1e-9))
                 append = self._append
                 append(event)
                 append(shipped)
@@ -537,7 +552,7 @@ class WarehouseOps:
         out = [(call, "waiting") for call in self._waiting]
         started = self._on_picked
         granted = (self._on_granted, self._pick_start)
-        for entry in (*self.engine.due_now, *self._queue):
+        for entry in (*self.engine.due_now, *self.engine.lane, *self._queue):
             call = entry[3]
             if type(call) is Call:
                 if call.fn == started:
