@@ -7,7 +7,9 @@ Costs are totals over that window; levels are time averages over it.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any
 
 import numpy as np
@@ -31,58 +33,115 @@ class KpiWindow:
 def events_frame(log: EventLog) -> pd.DataFrame:
     """The flat view of an event log as a DataFrame with the columns of ``ROW_COLUMNS``.
 
-    Built column by column (the same rows as ``EventLog.rows``, in the same order): a year of a
-    large warehouse has millions of rows, and a list of row tuples turned into a frame holds
-    every value about three times over at its peak. The common one-line order, allocation, pick
-    and shipment rows are written here directly; every other event goes through ``event_rows``.
+    The same rows as ``EventLog.rows``, in the same order, built column-wise: a year of a large
+    warehouse has millions of rows. The common rows (an order of one line, its allocation from one
+    lot, its pick and its shipment: most of a warehouse run's events) are read from the events a
+    type and a field at a time, by C-level passes (``map`` with ``itemgetter``, which make no new
+    objects for the collector to walk) into numpy columns; every other event goes through
+    ``event_rows``, in log order. The parts are then put in log order by a stable sort on ``seq``
+    (an event's rows keep their order).
     """
-    cols: list[list[Any]] = [[] for _ in ROW_COLUMNS]
-    (seq_c, t_c, type_c, order_c, item_c, loc_c, lot_c, qty_c,
-     on_hand_c, reserved_c, backorder_c, on_order_c, info_c) = cols
-    adds = [c.append for c in cols]
-    (a_seq, a_t, a_type, a_order, a_item, a_loc, a_lot, a_qty,
-     a_on_hand, a_reserved, a_backorder, a_on_order, a_info) = adds
-    lot_qty: dict[tuple[str, str, int], float] = {}
-    placed, allocated, picked, shipped = OrderPlaced, Allocated, Picked, Shipped
-    for seq, ev in enumerate(log.events):
-        cls = ev.__class__
-        if cls is placed and len(ev[4]) == 1:
-            t, order, loc, customer, lines = ev
-            item, qty = lines[0]
-            a_seq(seq), a_t(t), a_type("OrderPlaced"), a_order(order), a_item(item), a_loc(loc), a_lot(-1)
-            a_qty(qty), a_on_hand(0.0), a_reserved(0.0), a_backorder(0.0), a_on_order(0.0), a_info(customer)
-        elif cls is allocated and len(ev[3]) == 1 and not ev[4] and not ev[5]:
-            t, order, loc, picks, _, _, backlog = ev
-            item, lot, qty = picks[0]
-            a_seq(seq), a_t(t), a_type("Allocated"), a_order(order), a_item(item), a_loc(loc), a_lot(lot)
-            a_qty(qty), a_on_hand(0.0), a_reserved(qty), a_backorder(-qty if backlog else 0.0), a_on_order(0.0)
-            a_info("backlog" if backlog else "placed")
-        elif cls is picked and len(ev[3]) == 1:
-            t, order, loc, picks = ev
-            item, lot, alloc, qty, scanned = picks[0]
-            short = alloc - qty
-            a_seq(seq), a_t(t), a_type("Picked"), a_order(order), a_item(item), a_loc(loc), a_lot(lot)
-            a_qty(qty), a_on_hand(-scanned - short), a_reserved(-alloc), a_backorder(short), a_on_order(0.0)
-            a_info("short" if short > 0 else "")
-        elif cls is shipped and len(ev[3]) == 1:
-            t, order, loc, lines, complete = ev
-            item, qty = lines[0]
-            a_seq(seq), a_t(t), a_type("Shipped"), a_order(order), a_item(item), a_loc(loc), a_lot(-1)
-            a_qty(qty), a_on_hand(0.0), a_reserved(0.0), a_backorder(0.0), a_on_order(0.0)
-            a_info("complete" if complete else "partial")
-        else:
-            for row in event_rows(seq, ev, lot_qty):
-                for add, value in zip(adds, row, strict=True):
-                    add(value)
-    if not seq_c:
+    events = log.events
+    if not events:
         return pd.DataFrame({c: pd.Series(dtype=float) for c in ROW_COLUMNS})
-    # Each column is converted on its own (typed as ``DataFrame.from_records`` types it) and its
-    # list let go of; the frame then puts columns of a dtype together (faster to filter).
+    code_of: defaultdict[type, int] = defaultdict(int, {OrderPlaced: 1, Allocated: 2, Picked: 3, Shipped: 4})
+    codes = np.fromiter(map(code_of.__getitem__, map(type, events)), dtype=np.int8, count=len(events))
+    general = codes == 0  # events that take the general way
+    parts: list[list[Any]] = []  # per part, its 13 columns
+    for code in (1, 2, 3, 4):
+        seq = np.flatnonzero(codes == code)
+        if not len(seq):
+            continue
+        chosen = list(map(events.__getitem__, seq.tolist()))
+        common = _common_shape(code, chosen)
+        if not common.all():
+            general[seq[~common]] = True
+            seq = seq[common]
+            chosen = list(map(chosen.__getitem__, np.flatnonzero(common).tolist()))
+        if len(seq):
+            parts.append(_common_part(code, seq, chosen))
+    if general.any():
+        parts.append(_general_part(events, np.flatnonzero(general)))
+    order = np.argsort(np.concatenate([p[0] for p in parts]), kind="stable")
     data = {}
-    for name, col in zip(ROW_COLUMNS, cols, strict=True):
-        data[name] = pd.Series(col)
-        col.clear()
+    for k, name in enumerate(ROW_COLUMNS):
+        data[name] = pd.Series(np.concatenate([p[k] for p in parts])[order])
+        for p in parts:
+            p[k] = None  # let go of the part's column
     return pd.DataFrame(data)
+
+
+def _field(events: list[Any], k: int) -> list[Any]:
+    return list(map(itemgetter(k), events))
+
+
+def _lengths(values: list[Any]) -> np.ndarray:
+    return np.fromiter(map(len, values), dtype=np.int64, count=len(values))
+
+
+def _common_shape(code: int, events: list[Any]) -> np.ndarray:
+    """Which events of a common type have the common shape: one line (an allocation: one pick,
+    nothing backordered or lost)."""
+    if code == 1:
+        return _lengths(_field(events, 4)) == 1
+    if code == 2:
+        return ((_lengths(_field(events, 3)) == 1) & (_lengths(_field(events, 4)) == 0)
+                & (_lengths(_field(events, 5)) == 0))
+    return _lengths(_field(events, 3)) == 1
+
+
+_TYPE_NAMES = {1: "OrderPlaced", 2: "Allocated", 3: "Picked", 4: "Shipped"}
+
+
+def _common_part(code: int, seq: np.ndarray, events: list[Any]) -> list[Any]:
+    """The rows of events of one common type and shape, as ``event_rows`` writes them. Numbers
+    are typed as pandas types a list of them (``np.asarray`` of the values)."""
+    n = len(seq)
+    t = np.asarray(_field(events, 0))
+    order = np.asarray(_field(events, 1))
+    loc = np.asarray(_field(events, 2), dtype=object)
+    kind = np.full(n, _TYPE_NAMES[code], dtype=object)
+    zeros = np.zeros(n)
+    lines = _field(events, 4 if code == 1 else 3)
+    first = list(map(itemgetter(0), lines))  # the one line or pick
+    item = np.asarray(_field(first, 0), dtype=object)
+    if code == 1:  # OrderPlaced: (item, qty); info is the customer
+        return [seq, t, kind, order, item, loc, np.full(n, -1), np.asarray(_field(first, 1)),
+                zeros, zeros, zeros, zeros, np.asarray(_field(events, 3), dtype=object)]
+    if code == 2:  # Allocated: (item, lot, qty); from the backlog or as placed
+        qty = np.asarray(_field(first, 2))
+        backlog = np.fromiter(map(bool, _field(events, 6)), dtype=bool, count=n)
+        d_bo = np.where(backlog, -qty, 0.0) if backlog.any() else zeros
+        info = np.where(backlog, "backlog", "placed").astype(object)
+        return [seq, t, kind, order, item, loc, np.asarray(_field(first, 1)), qty, zeros, qty, d_bo, zeros, info]
+    if code == 3:  # Picked: (item, lot, alloc, qty, scanned); a shortfall goes back on backorder
+        alloc = np.asarray(_field(first, 2))
+        qty = np.asarray(_field(first, 3))
+        scanned = np.asarray(_field(first, 4))
+        short = alloc - qty
+        info = np.where(short > 0, "short", "").astype(object)
+        return [seq, t, kind, order, item, loc, np.asarray(_field(first, 1)), qty,
+                -scanned - short, -alloc, short, zeros, info]
+    # Shipped: (item, qty); complete or partial
+    complete = np.fromiter(map(bool, _field(events, 4)), dtype=bool, count=n)
+    info = np.where(complete, "complete", "partial").astype(object)
+    return [seq, t, kind, order, item, loc, np.full(n, -1), np.asarray(_field(first, 1)),
+            zeros, zeros, zeros, zeros, info]
+
+
+def _general_part(events: list[Any], seqs: np.ndarray) -> list[Any]:
+    """The rows of every other event, by ``event_rows``, in log order."""
+    lot_qty: dict[tuple[str, str, int], float] = {}
+    rows: list[Any] = []
+    extend = rows.extend
+    for seq in seqs.tolist():
+        extend(event_rows(seq, events[seq], lot_qty))
+    if not rows:
+        return [np.zeros(0, dtype=np.int64)] + [np.zeros(0) for _ in ROW_COLUMNS[1:]]
+    return [np.asarray(_field(rows, k), dtype=object if k in _TEXT_COLUMNS else None) for k in range(len(ROW_COLUMNS))]
+
+
+_TEXT_COLUMNS = {ROW_COLUMNS.index(c) for c in ("type", "item", "location", "info")}
 
 
 def level_series(df: pd.DataFrame) -> pd.DataFrame:
