@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from policies.mrp_planner import MrpParams, MrpPlanner
-from tests.model.test_state import check_rows, check_sku
+from tests.model.state_checks import check_rows, check_sku
 from tests.test_mrp_planner import DAY, mrp_plant, observation
 from tests.test_production_flow import RM
 from twin.kpi_production import production_kpis

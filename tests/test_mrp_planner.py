@@ -12,7 +12,7 @@ import pytest
 from policies.mrp import BomLine, Demand, MrpItem, plan_mrp
 from policies.mrp_planner import MrpParams, MrpPlanner
 from tests.conftest import ROOT
-from tests.model.test_state import check_rows, check_sku
+from tests.model.state_checks import check_rows, check_sku
 from tests.test_production import run_plant
 from tests.test_production_flow import FG, RM, two_store_plant
 from twin.model import events as E

@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from tests.conftest import ROOT
-from tests.model.test_state import check_rows, check_sku
+from tests.model.state_checks import check_rows, check_sku
 from twin.errors import ScenarioError
 from twin.kpi_production import production_kpis
 from twin.model import events as E

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.model.test_state import check_rows, check_sku
+from tests.model.state_checks import check_rows, check_sku
 from tests.test_production import run_plant
 from twin.kpi_production import production_kpis
 from twin.model import events as E

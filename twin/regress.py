@@ -40,12 +40,11 @@ import os
 import re
 import tempfile
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-import numpy as np
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -56,8 +55,8 @@ from twin.model.assets import MAINTENANCE_KPI_NAMES
 from twin.model.durations import Duration, format_duration, parse_duration
 from twin.model.production import PRODUCTION_KPI_NAMES
 from twin.model.scenario import KPI_NAMES, Scenario
+from twin.regress_verdict import EntryCheck, KpiCheck, SuiteReport, check_kpi
 from twin.scenario import Origins, _locate, _pydantic_problems, _read_yaml, _shown, load_scenario, scenario_digest
-from twin.stats import mean_ci
 from twin.store import code_version
 
 __all__ = ["SuiteError", "Tolerance", "Guard", "SuiteEntry", "Suite", "KpiCheck", "EntryCheck", "SuiteReport",
@@ -75,8 +74,6 @@ HOUR_KPIS = frozenset({"stockout_hours", "order_cycle_time", "emergency_response
 FRACTION_KPIS = frozenset({"fill_rate", "order_fill_rate", "cycle_service_level", "on_time_in_full", "oee",
                            "availability", "technician_utilization", "vehicle_utilization", "on_time_completion",
                            "schedule_adherence"})
-
-Status = Literal["identical", "improved", "within tolerance", "regressed", "no data", "recorded"]
 
 
 class SuiteError(ScenarioError):
@@ -208,71 +205,6 @@ class LoadedSuite:
     @property
     def baseline_dir(self) -> Path:
         return self.file.parent / self.model.baselines
-
-
-@dataclass
-class KpiCheck:
-    entry: str
-    kpi: str
-    better: str
-    tolerance: str
-    status: Status
-    baseline_mean: float
-    current_mean: float
-    diff: float  # current - baseline, paired mean
-    ci_low: float
-    ci_high: float
-    allowed: float  # worsening allowed, in the KPI's unit
-    n: int
-
-    @property
-    def failed(self) -> bool:
-        return self.status == "regressed"
-
-    def explain(self) -> str:
-        if self.status in ("identical", "recorded", "no data"):
-            return self.status
-        ci = f"[{_num(self.ci_low)}, {_num(self.ci_high)}]"
-        return (f"{self.kpi} {self.status}: {_num(self.baseline_mean)} -> {_num(self.current_mean)}, paired "
-                f"difference {_num(self.diff)} (95% CI {ci}, {self.n} replications; {self.better} is better, "
-                f"tolerance {self.tolerance} = {_num(self.allowed)})")
-
-
-@dataclass
-class EntryCheck:
-    name: str
-    scenario: str
-    identical: bool
-    same_logs: int
-    replications: int
-    kpis: list[KpiCheck]
-    notes: list[str] = field(default_factory=list)
-
-
-@dataclass
-class SuiteReport:
-    suite: str
-    file: str
-    update: bool
-    entries: list[EntryCheck]
-    executor: str
-    seconds: float
-    code_version: str
-    written: list[str] = field(default_factory=list)
-
-    @property
-    def checks(self) -> list[KpiCheck]:
-        return [k for e in self.entries for k in e.kpis]
-
-    @property
-    def regressions(self) -> list[KpiCheck]:
-        return [k for k in self.checks if k.failed]
-
-
-def _num(x: float) -> str:
-    if x is None or not math.isfinite(x):
-        return "-"
-    return f"{x:.4g}" if abs(x) < 1e5 else f"{x:,.0f}"
 
 
 def _sha256_text(path: Path) -> str:
@@ -504,38 +436,7 @@ def _write_all(files: dict[Path, str]) -> None:
             left.unlink(missing_ok=True)
 
 
-# -- checks --------------------------------------------------------------------------------------------
-
-
-def check_kpi(entry: str, kpi: str, guard: Guard, baseline: Sequence[float | None], current: Sequence[float],
-              identical: bool) -> KpiCheck:
-    """The verdict for one KPI from paired per-replication values (replication r with r)."""
-    then = np.array([math.nan if v is None else v for v in baseline], dtype=float)
-    now = np.array(current, dtype=float)
-    base_mean = float(np.nanmean(then)) if np.isfinite(then).any() else math.nan
-    now_mean = float(np.nanmean(now)) if np.isfinite(now).any() else math.nan
-    allowed = guard.tolerance.allowed(base_mean)
-    both = np.isfinite(then) & np.isfinite(now)
-    diff, lo, hi = mean_ci(now[both] - then[both])
-    n = int(both.sum())
-
-    def verdict(status: Status) -> KpiCheck:
-        return KpiCheck(entry, kpi, guard.better, str(guard.tolerance), status, base_mean, now_mean, diff, lo, hi,
-                        allowed, n)
-
-    if identical:
-        return verdict("identical")
-    if n == 0:
-        return verdict("no data")
-    if n < 2 or math.isnan(lo):
-        return verdict("within tolerance")
-    # Oriented so that positive is worse: the CI of the worsening.
-    worse_lo, worse_hi = sorted((-guard.sign * lo, -guard.sign * hi))
-    if worse_lo > allowed:
-        return verdict("regressed")
-    if worse_hi < 0:
-        return verdict("improved")
-    return verdict("within tolerance")
+# -- running the suite -------------------------------------------------------------------------------
 
 
 def run_suite(
