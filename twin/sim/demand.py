@@ -56,6 +56,7 @@ class DemandProcess:
         self._env = engine.env
         self._due_now = engine.due_now  # the engine's calls due now (see Engine.due_now)
         self._lane = engine.lane  # and its calls due later in time order (see Engine.lane)
+        self._arrivals = engine.arrivals  # the lane of the next order (one at a time)
         self._queue: list[Any] = engine.env._queue  # SimPy's event heap
         self._eid = engine.env._eid.__next__  # SimPy's event numbering
 
@@ -238,7 +239,7 @@ class DemandProcess:
                     # (or of the engine's lane) exactly when that head is not later than ``at``
                     # (an entry's priority is URGENT or NORMAL, and the new eid is the largest).
                     if due_now or not queue or queue[0][0] <= at or (lane and lane[0][0] <= at):
-                        heappush(queue, (at, _NORMAL, self._eid(), call))
+                        self._arrivals.append((at, _NORMAL, self._eid(), call))
                         return
                     # Nothing is due before it: the engine's loop would take this entry off the
                     # queue next and call this again at its time, so go there now (the eid it

@@ -92,12 +92,15 @@ class Engine:
         # appends to ``due_now`` instead, which the loop merges with the heap by the same key (a
         # deque costs less than a heap push and pop for what goes to the top of the heap anyway).
         self.due_now: deque[tuple[float, int, int, Any]] = deque()
-        # Calls due later at normal priority that came in time order, ``(t, NORMAL, eid, call)``:
-        # the ends of picks (see ``WarehouseOps._end_pick``). An entry goes here when it is not
-        # earlier than the last one here, else on the heap; the loop takes whichever of the heap,
-        # this lane and ``due_now`` comes first by the same key. (SimPy's heap holds the deliveries
-        # under way, days ahead: a pick's end would otherwise sift through them twice.)
+        # Two lanes of calls due later at normal priority, ``(t, NORMAL, eid, call)``, each in
+        # key order by the way it is filled: ``lane``, the ends of picks (see
+        # ``WarehouseOps._end_pick``: an entry goes there when it is not earlier than the last
+        # one there, else on the heap), and ``arrivals``, the customer demand's next order (one at
+        # a time, see ``DemandProcess._arrive``). The loop takes whichever of the heap, the lanes
+        # and ``due_now`` comes first by the same key. (SimPy's heap holds the deliveries under
+        # way, days ahead: a pick's end or an order would otherwise sift through them twice.)
         self.lane: deque[tuple[float, int, int, Any]] = deque()
+        self.arrivals: deque[tuple[float, int, int, Any]] = deque()
         self.schedule_now: Any = partial(heappush, self.env._queue)
         self.state = State.empty(self.layout.skus)
         self.log = EventLog()
@@ -218,7 +221,7 @@ class Engine:
             self.schedule_now = heap_now
             # Leave the queue as SimPy would have it (``due_now`` holds something only if the run
             # failed).
-            for pending in (self.due_now, self.lane):
+            for pending in (self.due_now, self.lane, self.arrivals):
                 while pending:
                     heappush(self.env._queue, pending.popleft())  # type: ignore[misc]
         return RunOutput(self.replication, self.log, self.state, until, counter.count, self.start)
@@ -242,22 +245,30 @@ class Engine:
         due_now = self.due_now
         take_due = due_now.popleft
         lane = self.lane
-        take_lane = lane.popleft
+        arrivals = self.arrivals
         call = Call
         event: Any
         while True:
-            if lane:
-                first = lane[0]
+            if lane or arrivals:
+                # The first of the lanes' first calls, if it comes before anything in the heap.
                 head = queue[0]
-                if first[0] < head[0] or (first[0] == head[0] and first < head):
-                    # The lane's first call comes before anything in the heap.
-                    if due_now and due_now[0] < first:
+                taken = None
+                if lane:
+                    first = lane[0]
+                    if first[0] < head[0] or (first[0] == head[0] and first < head):
+                        head, taken = first, lane
+                if arrivals:
+                    first = arrivals[0]
+                    if first[0] < head[0] or (first[0] == head[0] and first < head):
+                        head, taken = first, arrivals
+                if taken is not None:
+                    if due_now and due_now[0] < head:
                         event = take_due()[3]
                         event.fn(event)
                         continue
-                    take_lane()
-                    env._now = first[0]  # type: ignore[attr-defined]
-                    event = first[3]
+                    taken.popleft()
+                    env._now = head[0]  # type: ignore[attr-defined]
+                    event = head[3]
                     event.fn(event)
                     continue
             if due_now and due_now[0] < queue[0]:

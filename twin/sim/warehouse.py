@@ -265,7 +265,7 @@ class WarehouseOps:
         order = call.a
         picks = call.b
         loc = self.id
-        if len(picks) == 1 and self.scanner.perfect and self.ship_time <= 0 and self.engine.emit is self._plain_emit:
+        if len(picks) == 1 and self.scanner.perfect and self.ship_time <= 0.0 and self.engine.emit is self._plain_emit:
             ((item, lot, alloc),) = picks
             if self._here[item].phantom == 0.0:
                 # One line picked in full, scanned right and shipped at once, nothing watching the
