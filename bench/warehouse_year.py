@@ -203,6 +203,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{name:<{w0}}  {value:>{w1}}  {note}")
     runs = [{"wall": sim_s, "twin": twin_eps, "bare": bare}]
     if args.repeat > 1:
+        del out, log, df  # let this run's memory go before the next runs start
+        gc.collect()
         runs += _more_runs(argv if argv is not None else sys.argv[1:], args.repeat - 1)
         print(f"\n{'run':>3}  {'wall s':>7}  {'twin events/s':>13}  {'bare SimPy events/s':>19}  {'ratio':>5}")
         for k, r in enumerate(runs, 1):
