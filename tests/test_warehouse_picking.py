@@ -113,3 +113,31 @@ def test_events_frame_of_an_empty_log_has_the_columns() -> None:
     frame = events_frame(E.EventLog())
     assert list(frame.columns) == list(ROW_COLUMNS)
     assert frame.empty
+
+
+@pytest.mark.parametrize(
+    "events",
+    [
+        # an allocation that makes no rows: the general way adds none, the common rows keep int columns
+        [E.OrderPlaced(1.0, 0, "W", "c", (("A", 2.0),)), E.Allocated(1.0, 0, "W", (), (), (), False)],
+        [E.OrderPlaced(1.0, 0, "W", "c", (("A", 2.0),)), E.OrderPlaced(2.0, 1, "W", "c", ())],
+        [E.OrderPlaced(1.0, 0, "W", "c", (("A", 2),))],  # int quantities stay int
+        [E.Allocated(1.0, 0, "W", (("A", 3, 2),), (), (), True)],  # from the backlog, int quantities
+        [E.OrderPlaced(1, 0, "W", "c", (("A", 2.0),)), E.Allocated(1.0, 0, "W", (("A", 3, 2.0),), (), (), True)],
+    ],
+)
+def test_events_frame_of_odd_logs_is_the_frame_of_the_row_view(events: list[object]) -> None:
+    log = E.EventLog()
+    log.events.extend(events)
+    expected = pd.DataFrame.from_records(log.rows(), columns=ROW_COLUMNS)
+    pd.testing.assert_frame_equal(events_frame(log), expected, check_exact=True)
+
+
+def test_an_order_for_an_item_not_kept_at_the_warehouse_is_a_reducer_error() -> None:
+    from twin.model.state import ReducerError
+
+    sc = _busy_scenario(1, batched=False)
+    engine = Engine(sc, sc.seed)
+    wh = next(iter(engine.warehouses.values()))
+    with pytest.raises(ReducerError, match="unknown item 'no-such-item'"):
+        wh.place_order("walk_in", (("no-such-item", 1.0),))

@@ -61,7 +61,11 @@ def events_frame(log: EventLog) -> pd.DataFrame:
         if len(seq):
             parts.append(_common_part(code, seq, chosen))
     if general.any():
-        parts.append(_general_part(events, np.flatnonzero(general)))
+        rest = _general_part(events, np.flatnonzero(general))
+        if rest is not None:
+            parts.append(rest)
+    if not parts:  # events that make no rows
+        return pd.DataFrame({c: pd.Series(dtype=float) for c in ROW_COLUMNS})
     order = np.argsort(np.concatenate([p[0] for p in parts]), kind="stable")
     data = {}
     for k, name in enumerate(ROW_COLUMNS):
@@ -111,7 +115,7 @@ def _common_part(code: int, seq: np.ndarray, events: list[Any]) -> list[Any]:
     if code == 2:  # Allocated: (item, lot, qty); from the backlog or as placed
         qty = np.asarray(_field(first, 2))
         backlog = np.fromiter(map(bool, _field(events, 6)), dtype=bool, count=n)
-        d_bo = np.where(backlog, -qty, 0.0) if backlog.any() else zeros
+        d_bo = (-qty if backlog.all() else np.where(backlog, -qty, 0.0)) if backlog.any() else zeros
         info = np.where(backlog, "backlog", "placed").astype(object)
         return [seq, t, kind, order, item, loc, np.asarray(_field(first, 1)), qty, zeros, qty, d_bo, zeros, info]
     if code == 3:  # Picked: (item, lot, alloc, qty, scanned); a shortfall goes back on backorder
@@ -129,15 +133,15 @@ def _common_part(code: int, seq: np.ndarray, events: list[Any]) -> list[Any]:
             zeros, zeros, zeros, zeros, info]
 
 
-def _general_part(events: list[Any], seqs: np.ndarray) -> list[Any]:
-    """The rows of every other event, by ``event_rows``, in log order."""
+def _general_part(events: list[Any], seqs: np.ndarray) -> list[Any] | None:
+    """The rows of every other event, by ``event_rows``, in log order (None if they make none)."""
     lot_qty: dict[tuple[str, str, int], float] = {}
     rows: list[Any] = []
     extend = rows.extend
     for seq in seqs.tolist():
         extend(event_rows(seq, events[seq], lot_qty))
     if not rows:
-        return [np.zeros(0, dtype=np.int64)] + [np.zeros(0) for _ in ROW_COLUMNS[1:]]
+        return None
     return [np.asarray(_field(rows, k), dtype=object if k in _TEXT_COLUMNS else None) for k in range(len(ROW_COLUMNS))]
 
 

@@ -129,10 +129,10 @@ class WarehouseOps:
             # and apply them as a pair (``apply_order_line``: what the engine's emit does, event by
             # event); hand the pick to a free picker or queue it. Else the general way below.
             ((item, qty),) = lines
-            sku = self._here[item]
+            sku = self._here.get(item)  # (an item not kept here: the general way says so)
             # (Floats are compared with float literals: a float compared with an int takes the
             # interpreter's slow path.)
-            if type(qty) is float and qty > 0.0 and sku.on_hand - sku.reserved >= qty:
+            if sku is not None and type(qty) is float and qty > 0.0 and sku.on_hand - sku.reserved >= qty:
                 for lot in sku.lots:
                     free = lot.qty - lot.reserved
                     if free <= 0.0 or (lot.expiry is not None and lot.expiry <= t):
