@@ -190,17 +190,18 @@ def test_engine_runs_keep_every_invariant(scenario: Scenario) -> None:
     check_rows(events, out.state)
 
 
-def _misread_scenario() -> Scenario:
-    items = [{"id": f"i{k}", "unit_cost": 0.5} for k in range(3)]
+def _three_items(name: str, horizon: str, seed: int, warehouse: dict[str, Any], demand: list[dict[str, Any]],
+                 policies: dict[str, Any], **site: Any) -> Scenario:
+    """Three cheap items in one warehouse ``w`` with one supplier ``s`` (12 h gamma lead times)."""
     return Scenario.model_validate(
         {
-            "name": "misreads",
-            "horizon": "5d",
-            "seed": 7,
+            "name": name,
+            "horizon": horizon,
+            "seed": seed,
             "site": {
                 "name": "s",
-                "items": items,
-                "warehouses": [{"id": "w", "pickers": 1, "counters": 0, "scanner": {"misread_rate": 0.05}}],
+                "items": [{"id": f"i{k}", "unit_cost": 0.5} for k in range(3)],
+                "warehouses": [{"id": "w", "pickers": 1, **warehouse}],
                 "suppliers": [
                     {
                         "id": "s",
@@ -209,65 +210,50 @@ def _misread_scenario() -> Scenario:
                         "order_cost": 10,
                     }
                 ],
-                "demand": [
-                    {"item": i["id"], "location": "w", "mean": m, "customer": "walk_in"}
-                    for i, m in zip(items, (0.5, 0.5, 12.0), strict=True)
-                ],
+                "demand": demand,
+                **site,
             },
-            "policies": {"inventory": {"use": "s_Q", "params": {"s": 4, "Q": 6}}},
+            "policies": policies,
         }
     )
+
+
+def _replays_within_the_invariants(sc: Scenario) -> None:
+    """Run the scenario, replay its log event by event, and check every SKU an event touches."""
+    out = Engine(sc, sc.seed).run(sc.horizon)
+    replay = State.empty(list(out.state.skus))
+    for ev in out.log:
+        apply(replay, ev)
+        for key in _touched(ev):
+            check_sku(replay.skus[key])
 
 
 def test_a_pick_misread_never_takes_reserved_book_stock() -> None:
-    sc = _misread_scenario()
-    out = Engine(sc, sc.seed).run(sc.horizon)
-    replay = State.empty(list(out.state.skus))
-    for ev in out.log:
-        apply(replay, ev)
-        for key in _touched(ev):
-            check_sku(replay.skus[key])
+    _replays_within_the_invariants(_three_items(
+        "misreads", "5d", 7,
+        {"counters": 0, "scanner": {"misread_rate": 0.05}},
+        [{"item": f"i{k}", "location": "w", "mean": m, "customer": "walk_in"}
+         for k, m in enumerate((0.5, 0.5, 12.0))],
+        {"inventory": {"use": "s_Q", "params": {"s": 4, "Q": 6}}},
+    ))
 
 
 def test_a_count_that_finds_less_than_is_reserved_releases_the_surplus() -> None:
-    items = [{"id": f"i{k}", "unit_cost": 0.5} for k in range(3)]
-    sc = Scenario.model_validate(
+    _replays_within_the_invariants(_three_items(
+        "missed-reads", "7d", 0,
+        {"counters": 1, "scanner": {"missed_read_rate": 0.05}},
+        [
+            {"item": "i0", "location": "w", "mean": 0.5, "customer": "walk_in"},
+            {"item": "i1", "location": "w", "mean": 12, "customer": "ward"},
+            {"item": "i2", "location": "w", "mean": 0.5, "customer": "walk_in"},
+        ],
         {
-            "name": "missed-reads",
-            "horizon": "7d",
-            "seed": 0,
-            "site": {
-                "name": "s",
-                "items": items,
-                "warehouses": [{"id": "w", "pickers": 1, "counters": 1, "scanner": {"missed_read_rate": 0.05}}],
-                "suppliers": [
-                    {
-                        "id": "s",
-                        "lead_time": {"dist": "gamma", "mean": "12h", "cv": 0.4},
-                        "items": ["i0", "i1", "i2"],
-                        "order_cost": 10,
-                    }
-                ],
-                "demand": [
-                    {"item": "i0", "location": "w", "mean": 0.5, "customer": "walk_in"},
-                    {"item": "i1", "location": "w", "mean": 12, "customer": "ward"},
-                    {"item": "i2", "location": "w", "mean": 0.5, "customer": "walk_in"},
-                ],
-                "customers": [{"id": "ward", "order_every": "1d"}],
-                "procedures": [{"id": "op", "location": "w", "kit": {"i0": 2, "i2": 1}, "per_day": 1.5}],
-            },
-            "policies": {
-                "inventory": {"use": "s_S", "params": {"s": 2, "S": 15}},
-                "cycle_count": {"use": "abc_cycle_count", "params": {"interval_days": {"A": 1, "B": 2, "C": 3}}},
-            },
-        }
-    )
-    out = Engine(sc, sc.seed).run(sc.horizon)
-    replay = State.empty(list(out.state.skus))
-    for ev in out.log:
-        apply(replay, ev)
-        for key in _touched(ev):
-            check_sku(replay.skus[key])
+            "inventory": {"use": "s_S", "params": {"s": 2, "S": 15}},
+            "cycle_count": {"use": "abc_cycle_count", "params": {"interval_days": {"A": 1, "B": 2, "C": 3}}},
+        },
+        customers=[{"id": "ward", "order_every": "1d"}],
+        procedures=[{"id": "op", "location": "w", "kit": {"i0": 2, "i2": 1}, "per_day": 1.5}],
+    ))
 
 
 def test_stock_frozen_past_its_expiry_is_written_off_after_release() -> None:
